@@ -1,0 +1,96 @@
+/**
+ * Typed errors. Every error the tool raises on purpose is a BucketAgentError with a stable `code`
+ * and the process exit code it maps to; `cli.ts` is the only place that turns one into an exit.
+ *
+ * Messages name the field and the Secret at fault and never carry a credential value.
+ */
+
+/** Process exit codes, documented in README.md ("Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  invalidCredentials: 3,
+  output: 4,
+  timeout: 5,
+  kubeAccess: 6,
+  verifyFailed: 7,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export interface ErrorOptions {
+  cause?: unknown;
+}
+
+export class BucketAgentError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCode;
+
+  constructor(code: string, exitCode: ExitCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad flags, missing arguments, unreadable input files named on the command line. */
+export class UsageError extends BucketAgentError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('E_USAGE', EXIT.usage, message, options);
+  }
+}
+
+/**
+ * A Secret or BucketInfo payload that cannot become credentials: not JSON, a missing field, an
+ * unsupported protocol, an endpoint that is not http(s)://host[:port], a name that is not a DNS-1123
+ * label, or a value no output format can carry safely.
+ */
+export class CredentialsError extends BucketAgentError {
+  /** The Secret (or file) the problem is in, e.g. `secret tenant-a/bucket-backup`. */
+  readonly source: string;
+  /** The offending field, e.g. `BucketInfo.spec.secretS3.endpoint`. */
+  readonly field: string | undefined;
+
+  constructor(source: string, field: string | undefined, problem: string) {
+    super('E_CREDENTIALS', EXIT.invalidCredentials, `${source}: ${field === undefined ? '' : `${field}: `}${problem}`);
+    this.source = source;
+    this.field = field;
+  }
+}
+
+/** The output directory could not be written; the previous render is left untouched. */
+export class OutputError extends BucketAgentError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('E_OUTPUT', EXIT.output, message, options);
+  }
+}
+
+/** Gave up waiting (for a Bucket, its Secret, valid keys) after the configured timeout. */
+export class TimeoutError extends BucketAgentError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('E_TIMEOUT', EXIT.timeout, message, options);
+  }
+}
+
+/**
+ * The Kubernetes API refused or could not be used: RBAC denial (the message names verb, resource
+ * and namespace), a kubeconfig that cannot be loaded, an unexpected API error.
+ */
+export class KubeAccessError extends BucketAgentError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super('E_KUBE_ACCESS', EXIT.kubeAccess, message, options);
+  }
+}
+
+/** The keys were rejected by S3 (or S3 could not be reached) when verified. */
+export class VerifyError extends BucketAgentError {
+  /** Machine-readable class: unknown-key, bad-signature, no-bucket, access-denied, tls, dns, connection, other. */
+  readonly reason: string;
+
+  constructor(reason: string, message: string, options: ErrorOptions = {}) {
+    super('E_VERIFY', EXIT.verifyFailed, message, options);
+    this.reason = reason;
+  }
+}
