@@ -1,0 +1,238 @@
+/**
+ * Atomic directory writer: replaces a whole set of credentials files at once, kubelet-style.
+ *
+ * Layout of the output dir:
+ *
+ *   ..20250102T030405.678Z-1a2b3c4d5e6f/   one generation per render (hidden, immutable once linked)
+ *   ..data -> ..20250102T030405.678Z-...   the current generation, swapped by rename(2)
+ *   ..prev -> ..<previous generation>      kept until the next swap, then removed
+ *   aws    -> ..data/aws                    one visible link per top-level name of the set
+ *   env    -> ..data/env
+ *
+ * What readers get: opening `outDir/aws/credentials` always yields one complete file of one
+ * generation (a file is fully written and fsynced before any link can reach it). A reader that
+ * resolves `..data` once (realpath) and reads several files from there gets one render: the
+ * previous generation is kept until the next swap, and any older one until it has been out of
+ * `..data` for `retiredGraceMs` (default 1 s), for readers caught in a burst of renders.
+ *
+ * One writer per output dir: the init container or the sidecar. Calls in one process are queued
+ * per dir; two processes writing the same dir are not supported (each would prune the other's
+ * half-written generation, and the loser's render would fail — never a reader's view, though).
+ */
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { OutputError } from '../errors.js';
+import type { RenderedFile } from '../render/types.js';
+import { removeTree, step, syncDir } from './fs-ops.js';
+import { buildGeneration, generationMatches } from './generation.js';
+import {
+  DATA_LINK,
+  DEFAULT_OUT_DIR_MODE,
+  HIDDEN_PREFIX,
+  PREVIOUS_LINK,
+  buildFileSet,
+  newGenerationName,
+  resolveOptions,
+  type FileSet,
+  type ResolvedOptions,
+  type WriteOptions,
+} from './layout.js';
+import { createTopLevelLink, planTopLevel, readGenerationLink, removeLink, replaceLink } from './links.js';
+
+export {
+  DEFAULT_DIR_MODE,
+  DEFAULT_FILE_MODE,
+  DEFAULT_OUT_DIR_MODE,
+  DEFAULT_RETIRED_GRACE_MS,
+  type WriteOptions,
+} from './layout.js';
+
+export interface WriteResult {
+  /** False when the current generation already held exactly this set: nothing was written. */
+  readonly changed: boolean;
+  /** Name of the generation dir `..data` points to after the call. */
+  readonly generation: string;
+  /** Relative paths of the files now present, sorted. */
+  readonly paths: readonly string[];
+  /**
+   * Housekeeping that failed after the new files were already live (removing an old generation
+   * or a stale link, fsyncing the output dir). The render itself succeeded; the caller logs these.
+   */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Makes `files` the content of `outDir`, all at once. On any failure (bad path, collision, IO
+ * error, chown refused) throws OutputError and leaves the previous files byte-for-byte as they
+ * were, with no partial generation or temp link left behind.
+ */
+export async function writeFileSet(
+  outDir: string,
+  files: readonly RenderedFile[],
+  options: WriteOptions = {},
+): Promise<WriteResult> {
+  // Validation first: a request that cannot be honoured must not touch the disk at all.
+  const set = buildFileSet(files);
+  const resolved = resolveOptions(options);
+  const dir = resolve(outDir);
+  return serialize(dir, () => writeLocked(dir, set, resolved));
+}
+
+const queues = new Map<string, Promise<void>>();
+
+/** Runs tasks for one output dir one after the other, so one process never races itself. */
+function serialize<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const run = (queues.get(key) ?? Promise.resolve()).then(task);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, tail);
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key);
+  });
+  return run;
+}
+
+async function writeLocked(outDir: string, set: FileSet, options: ResolvedOptions): Promise<WriteResult> {
+  await ensureOutDir(outDir);
+  const current = await readGenerationLink(outDir, DATA_LINK);
+  const plan = await planTopLevel(outDir, set.topLevel);
+  // Leftovers of a crashed run go first, so they never pile up, even when nothing changes.
+  const warnings = await pruneHidden(outDir, options.retiredGraceMs);
+  const unchanged =
+    current !== undefined &&
+    plan.missing.length === 0 &&
+    (await generationMatches(join(outDir, current), set, options));
+  if (unchanged) {
+    // Links to names outside the current generation dangle (a crash between link and swap).
+    warnings.push(...(await removeLinks(outDir, plan.gone)));
+    return { changed: false, generation: current, paths: set.paths, warnings };
+  }
+  const generation = newGenerationName();
+  await stageAndSwap(outDir, { generation, current, set, options, missing: plan.missing });
+  if (current !== undefined) retiredAt.set(join(outDir, current), performance.now());
+  warnings.push(...(await retire(outDir, plan.gone, options.retiredGraceMs)));
+  return { changed: true, generation, paths: set.paths, warnings };
+}
+
+async function ensureOutDir(outDir: string): Promise<void> {
+  // Parents too: `render --out ./creds/backup` should just work, as `mkdir -p` would.
+  await step('create output directory', outDir, () =>
+    mkdir(outDir, { recursive: true, mode: DEFAULT_OUT_DIR_MODE }),
+  );
+  const stats = await step('inspect', outDir, () => stat(outDir));
+  if (!stats.isDirectory()) throw new OutputError(`output directory ${outDir} is not a directory`);
+}
+
+interface Swap {
+  readonly generation: string;
+  readonly current: string | undefined;
+  readonly set: FileSet;
+  readonly options: ResolvedOptions;
+  readonly missing: readonly string[];
+}
+
+/**
+ * Everything up to and including the `..data` rename. Until that rename nothing a reader can see
+ * has changed (new top-level links dangle, which reads as "not there yet"), so any failure here
+ * is undone completely.
+ */
+async function stageAndSwap(outDir: string, swap: Swap): Promise<void> {
+  const genDir = join(outDir, swap.generation);
+  const created: string[] = [];
+  try {
+    await buildGeneration(genDir, swap.set, swap.options);
+    for (const name of swap.missing) {
+      await createTopLevelLink(outDir, name);
+      created.push(name);
+    }
+    // `..prev` moves first: if we crash right after, the generation readers may hold is kept.
+    if (swap.current !== undefined) await replaceLink(outDir, PREVIOUS_LINK, swap.current);
+    await replaceLink(outDir, DATA_LINK, swap.generation);
+  } catch (error: unknown) {
+    await rollback(genDir, outDir, created);
+    throw error;
+  }
+}
+
+async function rollback(genDir: string, outDir: string, createdLinks: readonly string[]): Promise<void> {
+  // Best effort: the original failure is what the caller needs to see. Anything left here is
+  // pruned at the next write anyway.
+  await removeTree(genDir).catch(() => undefined);
+  await removeLinks(outDir, createdLinks);
+}
+
+/** After the swap: drop links to names that are gone and generations older than `..prev`. */
+async function retire(outDir: string, gone: readonly string[], graceMs: number): Promise<string[]> {
+  const warnings = await collect([() => syncDir(outDir)]);
+  warnings.push(...(await removeLinks(outDir, gone)));
+  try {
+    warnings.push(...(await pruneHidden(outDir, graceMs)));
+  } catch (error: unknown) {
+    // The new files are live: a failed cleanup must not be reported as a failed render.
+    warnings.push(error instanceof Error ? error.message : String(error));
+  }
+  return warnings;
+}
+
+async function removeLinks(outDir: string, names: readonly string[]): Promise<string[]> {
+  return collect(names.map((name) => () => removeLink(outDir, name)));
+}
+
+/**
+ * When each generation this process swapped out stopped being current (monotonic clock), keyed
+ * by its absolute path. A generation unknown here (left by an earlier process, or a partial one)
+ * has no reader in a burst of ours to protect and is removed as soon as it is not linked.
+ */
+const retiredAt = new Map<string, number>();
+
+/**
+ * Removes every hidden entry except `..data`, `..prev`, the generations they point to and the
+ * generations retired less than `graceMs` ago: old generations, and partial generations and temp
+ * links of a crashed or failed run.
+ */
+async function pruneHidden(outDir: string, graceMs: number): Promise<string[]> {
+  const keep = new Set([DATA_LINK, PREVIOUS_LINK]);
+  for (const link of [DATA_LINK, PREVIOUS_LINK]) {
+    const target = await readGenerationLink(outDir, link);
+    if (target !== undefined) keep.add(target);
+  }
+  const names = await step('list', outDir, () => readdir(outDir));
+  forgetMissing(outDir, names);
+  const isStale = (name: string): boolean =>
+    name.startsWith(HIDDEN_PREFIX) && !keep.has(name) && !inGrace(join(outDir, name), graceMs);
+  const stale = names.filter(isStale);
+  return collect(
+    stale.map((name) => async () => {
+      await removeTree(join(outDir, name));
+      retiredAt.delete(join(outDir, name));
+    }),
+  );
+}
+
+function inGrace(path: string, graceMs: number): boolean {
+  const since = retiredAt.get(path);
+  return since !== undefined && performance.now() - since < graceMs;
+}
+
+/** Drops records of generations of `outDir` that no longer exist (removed by someone else). */
+function forgetMissing(outDir: string, names: readonly string[]): void {
+  const present = new Set(names.map((name) => join(outDir, name)));
+  for (const path of retiredAt.keys()) {
+    if (dirname(path) === outDir && !present.has(path)) retiredAt.delete(path);
+  }
+}
+
+/** Runs housekeeping steps, turning each failure into a warning instead of an error. */
+async function collect(tasks: ReadonlyArray<() => Promise<void>>): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const task of tasks) {
+    try {
+      await task();
+    } catch (error: unknown) {
+      warnings.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  return warnings;
+}
