@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds rclone $RCLONE_VERSION into the tool cache. Debian 12's rclone 1.60 always sends
+# `X-Amz-Acl: private` on uploads (rclone issue #5730, fixed in later releases), which SeaweedFS
+# answers with AccessDenied for keys that, like the ones Cozystack's COSI driver grants, lack the
+# WriteAcp action; the round-trip tests use the rclone a user would install today.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TOOL=rclone
+VERSION="${RCLONE_VERSION:?RCLONE_VERSION missing in scripts/tools/versions.env}"
+tool_cached "$TOOL" "$VERSION" && exit 0
+START=$(date +%s)
+
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=
+GOBIN_TMP="$(mktemp -d "$CACHE_SRC/$TOOL-$VERSION.XXXXXX")"
+trap 'rm -rf "$GOBIN_TMP"' EXIT
+echo "[tools] $TOOL $VERSION: go install (a few minutes cold)"
+GOBIN="$GOBIN_TMP" nice go install -trimpath -ldflags "-s -w -X github.com/rclone/rclone/fs.Version=$VERSION" "github.com/rclone/rclone@$VERSION"
+mv "$GOBIN_TMP/rclone" "$CACHE_BIN/$TOOL-$VERSION"
+"$CACHE_BIN/$TOOL-$VERSION" version | head -1
+tool_built "$TOOL" "$VERSION" "$START"

@@ -1,0 +1,23 @@
+# Shared by scripts/tools/build-*.sh: cache location, versions, timing.
+# Binaries land in $BUCKET_AGENT_CACHE/bin/<tool>-<version>; a build is skipped when it is there.
+set -euo pipefail
+TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$TOOLS_DIR/versions.env"
+BUCKET_AGENT_CACHE="${BUCKET_AGENT_CACHE:-$HOME/.cache/bucket-agent}"
+CACHE_BIN="$BUCKET_AGENT_CACHE/bin"
+CACHE_SRC="$BUCKET_AGENT_CACHE/src"
+mkdir -p "$CACHE_BIN" "$CACHE_SRC"
+
+# tool_cached NAME VERSION: true (and says so) when the binary is already built.
+tool_cached() {
+  local bin="$CACHE_BIN/$1-$2"
+  if [ -x "$bin" ]; then echo "[tools] $1 $2: cached at $bin"; return 0; fi
+  return 1
+}
+
+# tool_built NAME VERSION START_EPOCH: report the cold build's duration.
+tool_built() {
+  local secs=$(( $(date +%s) - $3 ))
+  echo "[tools] $1 $2: built in ${secs}s -> $CACHE_BIN/$1-$2"
+}

@@ -1,0 +1,131 @@
+import { request } from 'node:https';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { freePort, startProcess, waitUntil, type ManagedProcess } from './process.js';
+import { toolPath } from './tools.js';
+import type { KeyPair } from './kube-pki.js';
+
+/** Files and ports the apiserver is started with; kept so a restart reuses all of them. */
+export interface ApiserverConfig {
+  port: number;
+  etcdUrl: string;
+  ca: KeyPair;
+  serving: KeyPair;
+  /** Client certificate used for the readiness probe (the admin). */
+  probeClient: KeyPair;
+  signingKeyFile: string;
+  verifyKeyFile: string;
+  logDir: string;
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+// Matches what kubeadm clusters use, so tokens carry the issuer a pod would see.
+export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves when `probe` passes; rejects at once, with the log tail, if the process dies first. */
+async function waitReady(proc: ManagedProcess, probe: () => Promise<boolean>, what: string): Promise<void> {
+  let exited = false;
+  const died = proc.exited.then((code) => {
+    exited = true;
+    throw new Error(`${proc.name} exited (code ${String(code)}) before it was ready:\n${proc.tail()}`);
+  });
+  // A dead process also ends the polling, so a failed start does not wait out the timeout.
+  const ready = waitUntil(
+    async () => exited || (await probe()),
+    START_TIMEOUT_MS,
+    () => `${what} not ready; last log lines:\n${proc.tail()}`,
+  );
+  await Promise.race([ready, died]);
+}
+
+/** kine serving the etcd v3 API from a SQLite file; the apiserver's only storage. */
+export async function startKine(dataDir: string, logDir: string): Promise<{ proc: ManagedProcess; etcdUrl: string }> {
+  const port = await freePort();
+  const proc = startProcess({
+    name: 'kine',
+    command: toolPath('kine'),
+    args: [
+      `--listen-address=127.0.0.1:${port}`,
+      `--endpoint=sqlite://${join(dataDir, 'state.db')}?_journal=WAL&cache=shared&_busy_timeout=30000`,
+      '--metrics-bind-address=0', // its default :8080 would collide between parallel runs
+    ],
+    logDir,
+  });
+  await waitReady(proc, () => tcpOpen(port), `kine on port ${port}`);
+  return { proc, etcdUrl: `http://127.0.0.1:${port}` };
+}
+
+/** Flags of a single-node apiserver; each one that differs from the defaults says why. */
+export function apiserverArgs(c: ApiserverConfig): string[] {
+  return [
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${c.port}`,
+    `--etcd-servers=${c.etcdUrl}`,
+    `--tls-cert-file=${c.serving.certFile}`,
+    `--tls-private-key-file=${c.serving.keyFile}`,
+    `--client-ca-file=${c.ca.certFile}`,
+    // RBAC as in every real cluster: the tests rely on 403s for what a ServiceAccount may not do.
+    '--authorization-mode=RBAC',
+    // TokenRequest (bound tokens) needs an issuer and a signing key.
+    `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
+    `--service-account-signing-key-file=${c.signingKeyFile}`,
+    `--service-account-key-file=${c.verifyKeyFile}`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    // The lease reconciler refuses a loopback advertise address (it would publish 127.0.0.1 as the
+    // `kubernetes` Service endpoint); nothing in-cluster needs that endpoint here.
+    '--endpoint-reconciler-type=none',
+    // Default plugin set (it already includes MutatingAdmissionWebhook and ServiceAccount). The
+    // `default` ServiceAccount that ServiceAccount admission requires is created by
+    // ensureNamespace(), standing in for the kube-controller-manager this environment does not run.
+    '--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
+    '--profiling=false',
+  ];
+}
+
+function readyz(c: ApiserverConfig): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: c.port,
+        path: '/readyz',
+        ca: c.ca.certPem,
+        cert: c.probeClient.certPem,
+        key: c.probeClient.keyPem,
+        agent: false,
+        timeout: 2000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
+    req.once('error', () => resolve(false));
+    req.once('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/** Starts kube-apiserver and resolves once /readyz answers 200 (all post-start hooks done). */
+export async function startApiserver(c: ApiserverConfig): Promise<ManagedProcess> {
+  const proc = startProcess({
+    name: 'kube-apiserver',
+    command: toolPath('kube-apiserver'),
+    args: apiserverArgs(c),
+    logDir: c.logDir,
+    // Webhooks are called on 127.0.0.1; a proxy inherited from the environment must not catch them.
+    env: { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' },
+  });
+  await waitReady(proc, () => readyz(c), `kube-apiserver on port ${c.port}`);
+  return proc;
+}

@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A background process of the test environment, logging to a file kept for failed runs. */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** Last `lines` lines of the log, for error messages. */
+  tail(lines?: number): string;
+  readonly exited: Promise<number | null>;
+}
+
+export interface StartOptions {
+  name: string;
+  command: string;
+  args: readonly string[];
+  logDir: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function startProcess(opts: StartOptions): ManagedProcess {
+  mkdirSync(opts.logDir, { recursive: true });
+  const logFile = join(opts.logDir, `${opts.name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child: ChildProcess = spawn(opts.command, [...opts.args], {
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  if (child.pid === undefined) throw new Error(`could not start ${opts.command}`);
+  const pid = child.pid;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(null));
+  });
+  void exited.then(() => log.end());
+  const tail = (lines = 30): string => {
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  const stop = async (graceMs = 5000): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const done = await Promise.race([exited.then(() => true), sleep(graceMs, undefined, { ref: false }).then(() => false)]);
+    if (!done) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  return { name: opts.name, pid, logFile, stop, tail, exited };
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Poll `probe` until it returns true or `timeoutMs` passes; `describe` explains a timeout. */
+export async function waitUntil(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // not ready yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    await sleep(intervalMs);
+  }
+}
