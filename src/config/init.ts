@@ -1,0 +1,180 @@
+import type { Options } from 'yargs';
+import { isDns1123Label } from '../credentials/index.js';
+import { UsageError } from '../errors.js';
+import type { PodRef } from '../kube/events.js';
+import type { KubeSource } from '../kube/kubeconfig.js';
+import type { LogOptions } from '../log.js';
+import { logOptionsFrom, parseList, type CommonArgs } from './common.js';
+import { OUTPUT_OPTIONS, outputConfigFrom, type OutputArgs, type OutputConfig } from './render.js';
+
+export const DEFAULT_INIT_TIMEOUT = '10m';
+export const DEFAULT_VERIFY_TIMEOUT = '30s';
+export const DEFAULT_PROGRESS_INTERVAL = '15s';
+/** Downward API variables naming the pod Events are recorded on (`fieldRef: metadata.name` ...). */
+export const ENV_POD_NAME = 'POD_NAME';
+export const ENV_POD_NAMESPACE = 'POD_NAMESPACE';
+export const ENV_POD_UID = 'POD_UID';
+/** Set by the kubelet in every container; tells a pod from a workstation. */
+export const ENV_KUBERNETES_SERVICE_HOST = 'KUBERNETES_SERVICE_HOST';
+
+export const INIT_OPTIONS = {
+  bucket: {
+    type: 'string',
+    array: true,
+    demandOption: true,
+    describe: 'Bucket to wait for, as <name> or <name>=<alias> (alias: profile/remote/file name, default the name); repeatable',
+  },
+  user: { type: 'string', describe: 'Bucket user (Cozystack >= 1.1 per-user access): prefer Secret bucket-<name>-<user>' },
+  namespace: { type: 'string', describe: "Namespace of the Buckets (default: the kubeconfig context's; in a pod: its own)" },
+  kubeconfig: {
+    type: 'string',
+    describe: 'Kubeconfig file, or a directory with a kubeconfig/value/config key (a mounted Secret), for Buckets in another cluster (default: in-cluster)',
+  },
+  timeout: { type: 'string', default: DEFAULT_INIT_TIMEOUT, describe: 'Give up waiting for the credentials after this long (e.g. 90s, 10m, 1h)' },
+  verify: { type: 'boolean', default: true, describe: 'List the bucket with the keys before rendering (--no-verify to skip)' },
+  'verify-timeout': { type: 'string', default: DEFAULT_VERIFY_TIMEOUT, describe: 'Keep retrying a failed verification this long (new keys take a moment to propagate)' },
+  'ca-file': { type: 'string', describe: 'PEM CA bundle trusted (besides the system CAs) when verifying against an https S3 endpoint' },
+  'insecure-skip-tls-verify': { type: 'boolean', default: false, describe: "Verify without checking the S3 server's certificate (test setups only)" },
+  'progress-interval': { type: 'string', default: DEFAULT_PROGRESS_INTERVAL, describe: 'How often to log what is being waited for' },
+  ...OUTPUT_OPTIONS,
+} as const satisfies Record<string, Options>;
+
+export interface InitArgs extends CommonArgs, OutputArgs {
+  readonly bucket: readonly string[];
+  readonly user?: string;
+  readonly namespace?: string;
+  readonly kubeconfig?: string;
+  readonly timeout: string;
+  readonly verify: boolean;
+  readonly 'verify-timeout': string;
+  readonly 'ca-file'?: string;
+  readonly 'insecure-skip-tls-verify': boolean;
+  readonly 'progress-interval': string;
+}
+
+export interface BucketRequest {
+  /** The Bucket object's name (`bucket-<name>` Secrets). */
+  readonly name: string;
+  /** Profile/remote/file name in the output: a DNS-1123 label. */
+  readonly alias: string;
+}
+
+export interface VerifyConfig {
+  readonly caFile: string | undefined;
+  readonly insecureSkipTlsVerify: boolean;
+  /** How long failed verifications are retried. */
+  readonly windowMs: number;
+}
+
+export interface InitConfig {
+  readonly buckets: readonly BucketRequest[];
+  readonly user: string | undefined;
+  readonly namespace: string | undefined;
+  readonly kube: KubeSource;
+  /**
+   * Where Events about the pod go: its own cluster. That is the in-cluster service account when
+   * --kubeconfig points at another (management) cluster from inside a pod.
+   */
+  readonly eventsKube: KubeSource;
+  readonly timeoutMs: number;
+  readonly progressIntervalMs: number;
+  /** Undefined with --no-verify. */
+  readonly verify: VerifyConfig | undefined;
+  /** The pod to record Events on, when the downward API variables are set. */
+  readonly pod: PodRef | undefined;
+  readonly output: OutputConfig;
+  readonly log: LogOptions;
+}
+
+export function initConfigFrom(args: InitArgs, stderrIsTTY: boolean, env: NodeJS.ProcessEnv = process.env): InitConfig {
+  if (args['ca-file'] !== undefined && args['insecure-skip-tls-verify']) {
+    throw new UsageError('--ca-file and --insecure-skip-tls-verify exclude each other: give one');
+  }
+  return Object.freeze({
+    buckets: parseBuckets(args.bucket),
+    user: optionalName(args.user, 'user'),
+    namespace: optionalName(args.namespace, 'namespace'),
+    kube: kubeSourceFrom(args.kubeconfig, env),
+    eventsKube: eventsSourceFrom(args.kubeconfig, env),
+    timeoutMs: parseDuration(args.timeout, 'timeout'),
+    progressIntervalMs: parseDuration(args['progress-interval'], 'progress-interval'),
+    verify: args.verify
+      ? { caFile: args['ca-file'], insecureSkipTlsVerify: args['insecure-skip-tls-verify'], windowMs: parseDuration(args['verify-timeout'], 'verify-timeout') }
+      : undefined,
+    pod: podFrom(env),
+    output: outputConfigFrom(args),
+    log: logOptionsFrom(args, stderrIsTTY),
+  });
+}
+
+/** `--bucket a --bucket b=x,c` -> [{a,a}, {b,x}, {c,c}]; names and aliases checked, aliases unique. */
+export function parseBuckets(values: readonly string[] | undefined): BucketRequest[] {
+  const items = parseList(values);
+  if (items.length === 0) throw new UsageError('give at least one --bucket <name>[=<alias>]');
+  const buckets = items.map(parseBucket);
+  const seen = new Set<string>();
+  for (const { alias } of buckets) {
+    if (seen.has(alias)) throw new UsageError(`--bucket: alias "${alias}" is used twice; give each bucket its own alias with <name>=<alias>`);
+    seen.add(alias);
+  }
+  return buckets;
+}
+
+function parseBucket(item: string): BucketRequest {
+  const [name = '', alias, ...rest] = item.split('=').map((part) => part.trim());
+  if (rest.length > 0) throw new UsageError(`--bucket "${item}": expected <name> or <name>=<alias>`);
+  if (!isObjectName(name)) throw new UsageError(`--bucket "${item}": "${name}" is not a valid Bucket name (lower-case letters, digits, '-', '.')`);
+  const chosen = alias ?? name;
+  if (!isDns1123Label(chosen)) {
+    const hint = alias === undefined ? `; give an alias that is one: --bucket ${name}=<alias>` : '';
+    throw new UsageError(`--bucket "${item}": alias "${chosen}" is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)${hint}`);
+  }
+  return { name, alias: chosen };
+}
+
+/** `90s`, `10m`, `1h30m`, `500ms`, or a plain number of seconds -> milliseconds (> 0). */
+export function parseDuration(text: string, flag: string): number {
+  const trimmed = text.trim();
+  const plain = /^\d+(?:\.\d+)?$/.test(trimmed) ? Number(trimmed) * 1000 : undefined;
+  const ms = plain ?? compoundDuration(trimmed);
+  if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) throw new UsageError(`--${flag}: "${text}" is not a duration like 90s, 10m or 1h30m`);
+  return Math.round(ms);
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function compoundDuration(text: string): number | undefined {
+  if (!/^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? NaN);
+  return total;
+}
+
+function kubeSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {
+  if (kubeconfig !== undefined && kubeconfig !== '') return { kind: 'kubeconfig', path: kubeconfig };
+  return (env[ENV_KUBERNETES_SERVICE_HOST] ?? '') !== '' ? { kind: 'in-cluster' } : { kind: 'default' };
+}
+
+function eventsSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {
+  const own = kubeSourceFrom(undefined, env);
+  return own.kind === 'in-cluster' ? own : kubeSourceFrom(kubeconfig, env);
+}
+
+function podFrom(env: NodeJS.ProcessEnv): PodRef | undefined {
+  const name = env[ENV_POD_NAME]?.trim() ?? '';
+  const namespace = env[ENV_POD_NAMESPACE]?.trim() ?? '';
+  if (name === '' || namespace === '') return undefined;
+  const uid = env[ENV_POD_UID]?.trim();
+  return { name, namespace, uid: uid === '' ? undefined : uid };
+}
+
+function optionalName(value: string | undefined, flag: string): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!isObjectName(value.trim())) throw new UsageError(`--${flag}: "${value}" is not a valid name (lower-case letters, digits, '-', '.')`);
+  return value.trim();
+}
+
+/** A DNS-1123 subdomain: what Kubernetes accepts as an object name. */
+function isObjectName(value: string): boolean {
+  return value.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value);
+}

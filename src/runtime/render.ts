@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import { credentialsFromBucketInfo, credentialsFromSecret, parseSecretManifests, type BucketCredentials } from '../credentials/index.js';
+import type { OutputConfig, RenderConfig, RenderInput } from '../config/render.js';
+import { UsageError } from '../errors.js';
+import { writeFileSet, type WriteResult } from '../files/atomic-writer.js';
+import type { Logger } from '../log.js';
+import { renderFiles } from '../render/index.js';
+
+/** Reads every input, renders every requested format, writes them as one atomic file set. */
+export async function runRender(config: RenderConfig, log: Logger, stdin: NodeJS.ReadableStream): Promise<WriteResult> {
+  const buckets: BucketCredentials[] = [];
+  for (const input of config.inputs) buckets.push(...credentialsFrom(input, await readInput(input.path, stdin)));
+  return writeBuckets(buckets, config.output, log);
+}
+
+/** Renders and writes; the one path from credentials to files, shared by every command. */
+export async function writeBuckets(buckets: readonly BucketCredentials[], output: OutputConfig, log: Logger): Promise<WriteResult> {
+  const files = renderFiles(buckets, output.formats);
+  const result = await writeFileSet(output.out, files, { fileMode: output.fileMode, dirMode: output.dirMode, uid: output.uid, gid: output.gid });
+  for (const warning of result.warnings) log.warn({ out: output.out }, warning);
+  log.info(
+    { out: output.out, generation: result.generation, files: result.paths.length, buckets: buckets.map((b) => b.alias) },
+    result.changed ? 'rendered' : 'unchanged: files already up to date, nothing rewritten',
+  );
+  return result;
+}
+
+function credentialsFrom(input: RenderInput, text: string): BucketCredentials[] {
+  const label = `file ${input.path === '-' ? '(stdin)' : input.path}`;
+  if (input.kind === 'bucketinfo') return [credentialsFromBucketInfo(text, label, input.alias ?? '')];
+  const secrets = parseSecretManifests(text, label);
+  if (input.alias !== undefined && secrets.length > 1) {
+    throw new UsageError(`${label} holds ${secrets.length} Secrets but one --alias was given for it`);
+  }
+  return secrets.map((secret) => credentialsFromSecret(secret, input.alias));
+}
+
+async function readInput(path: string, stdin: NodeJS.ReadableStream): Promise<string> {
+  try {
+    return path === '-' ? await readStream(stdin) : await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+    throw new UsageError(`cannot read ${path === '-' ? 'stdin' : path}: ${code}`, { cause: err });
+  }
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
