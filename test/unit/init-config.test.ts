@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { initConfigFrom, parseBuckets, parseDuration, type InitArgs } from '../../src/config/init.js';
+import { UsageError } from '../../src/errors.js';
+import { secretCandidates } from '../../src/runtime/init-bucket.js';
+
+const ARGS: InitArgs = {
+  bucket: ['backup'],
+  out: '/bucket',
+  'file-mode': '0440',
+  timeout: '10m',
+  verify: true,
+  'verify-timeout': '30s',
+  'insecure-skip-tls-verify': false,
+  'progress-interval': '15s',
+  'log-level': 'info',
+  'log-format': 'json',
+};
+
+describe('parseDuration', () => {
+  const good: [string, number][] = [
+    ['90s', 90_000],
+    ['10m', 600_000],
+    ['1h30m', 5_400_000],
+    ['2m10s', 130_000],
+    ['500ms', 500],
+    ['1.5s', 1_500],
+    ['45', 45_000],
+  ];
+  for (const [text, ms] of good) it(`${text} -> ${ms} ms`, () => assert.equal(parseDuration(text, 'timeout'), ms));
+  for (const text of ['', '0', '0s', '10 minutes', '-5s', '1d', 's', '10m junk']) {
+    it(`rejects "${text}"`, () => assert.throws(() => parseDuration(text, 'timeout'), (err: unknown) => err instanceof UsageError && err.message.startsWith('--timeout:')));
+  }
+});
+
+describe('parseBuckets', () => {
+  it('name, name=alias, comma lists and repeats', () => {
+    assert.deepEqual(parseBuckets(['backup', 'data=main,logs']), [
+      { name: 'backup', alias: 'backup' },
+      { name: 'data', alias: 'main' },
+      { name: 'logs', alias: 'logs' },
+    ]);
+  });
+  const bad: [string[], RegExp][] = [
+    [[], /at least one --bucket/],
+    [['Backup'], /not a valid Bucket name/],
+    [['a=b=c'], /expected <name> or <name>=<alias>/],
+    [['my.bucket'], /alias "my.bucket" is not a DNS-1123 label.*--bucket my\.bucket=<alias>/],
+    [['x=../etc'], /alias "\.\.\/etc" is not a DNS-1123 label/],
+    [['a', 'b=a'], /alias "a" is used twice/],
+  ];
+  for (const [values, message] of bad) {
+    it(`rejects ${JSON.stringify(values)}`, () => assert.throws(() => parseBuckets(values), (err: unknown) => err instanceof UsageError && message.test(err.message)));
+  }
+});
+
+describe('initConfigFrom', () => {
+  it('defaults: in-cluster in a pod, verify on, no Events without the downward API', () => {
+    const config = initConfigFrom(ARGS, false, { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+    assert.deepEqual(config.kube, { kind: 'in-cluster' });
+    assert.equal(config.timeoutMs, 600_000);
+    assert.deepEqual(config.verify, { caFile: undefined, insecureSkipTlsVerify: false, windowMs: 30_000 });
+    assert.equal(config.pod, undefined);
+    assert.equal(config.namespace, undefined);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('outside a pod: the default kubeconfig lookup; --kubeconfig wins everywhere', () => {
+    assert.deepEqual(initConfigFrom(ARGS, false, {}).kube, { kind: 'default' });
+    const withFile = initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+    assert.deepEqual(withFile.kube, { kind: 'kubeconfig', path: '/mgmt' });
+    assert.deepEqual(withFile.eventsKube, { kind: 'in-cluster' }, "Events go to the pod's own cluster");
+    assert.deepEqual(initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, {}).eventsKube, { kind: 'kubeconfig', path: '/mgmt' }, 'outside a pod: the one kubeconfig');
+  });
+
+  it('reads the pod from the downward API variables', () => {
+    const config = initConfigFrom(ARGS, false, { POD_NAME: 'app-0', POD_NAMESPACE: 'tenant-a', POD_UID: 'u-1' });
+    assert.deepEqual(config.pod, { name: 'app-0', namespace: 'tenant-a', uid: 'u-1' });
+    assert.equal(initConfigFrom(ARGS, false, { POD_NAME: 'app-0' }).pod, undefined, 'a name without a namespace is not enough');
+  });
+
+  it('--no-verify, user and namespace', () => {
+    const config = initConfigFrom({ ...ARGS, verify: false, user: 'alice', namespace: 'tenant-a' }, false, {});
+    assert.equal(config.verify, undefined);
+    assert.equal(config.user, 'alice');
+    assert.equal(config.namespace, 'tenant-a');
+  });
+
+  it('refuses --ca-file with --insecure-skip-tls-verify, and bad names', () => {
+    assert.throws(() => initConfigFrom({ ...ARGS, 'ca-file': '/ca.pem', 'insecure-skip-tls-verify': true }, false, {}), /exclude each other/);
+    assert.throws(() => initConfigFrom({ ...ARGS, user: 'Alice' }, false, {}), /--user: "Alice" is not a valid name/);
+    assert.throws(() => initConfigFrom({ ...ARGS, namespace: 'a/b' }, false, {}), /--namespace/);
+  });
+});
+
+describe('secretCandidates (DESIGN.md order)', () => {
+  it('without a user', () => assert.deepEqual(secretCandidates('x', undefined), ['bucket-x', 'bucket-x-credentials']));
+  it('with a user', () => assert.deepEqual(secretCandidates('x', 'u'), ['bucket-x-u', 'bucket-x', 'bucket-x-u-credentials']));
+});

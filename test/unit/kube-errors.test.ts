@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { EXIT, KubeAccessError } from '../../src/errors.js';
+import { describeReady, isFailed, readyConditionOf } from '../../src/kube/bucket.js';
+import { buildEvent } from '../../src/kube/events.js';
+import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/errors.js';
+import { loadKubeConfig } from '../../src/kube/kubeconfig.js';
+import { BUCKETS, SECRETS, resourceName, resourcePath } from '../../src/kube/resources.js';
+
+describe('resource paths and names', () => {
+  it('core and grouped resources', () => {
+    assert.equal(resourcePath(SECRETS, 'tenant-a', 'bucket-x'), '/api/v1/namespaces/tenant-a/secrets/bucket-x');
+    assert.equal(resourcePath(BUCKETS, 'tenant-a'), '/apis/apps.cozystack.io/v1alpha1/namespaces/tenant-a/buckets');
+    assert.equal(resourceName(BUCKETS), 'buckets.apps.cozystack.io');
+  });
+});
+
+describe('KubeApiError', () => {
+  const list = { verb: 'list', resource: SECRETS, namespace: 'tenant-a' } as const;
+  it('403 names verb, resource, namespace and the rule to add; exit code 6', () => {
+    const err = new KubeApiError(403, list, { reason: 'Forbidden', message: 'secrets is forbidden: User "x" cannot list resource "secrets"' });
+    assert.ok(err instanceof KubeAccessError);
+    assert.equal(err.exitCode, EXIT.kubeAccess);
+    assert.match(err.message, /^permission denied: cannot list secrets in namespace tenant-a \(apiserver: secrets is forbidden: .*\)\. Grant it with a Role rule: apiGroups \[""\], resources \["secrets"\], verbs \["list"\]$/);
+    assert.ok(err.denied && !err.transient);
+  });
+  it('404 on a collection: the API is not served (a missing group, not a missing Bucket)', () => {
+    const err = new KubeApiError(404, { verb: 'list', resource: BUCKETS, namespace: 'n' }, {});
+    assert.equal(err.message, 'buckets.apps.cozystack.io is not served by this apiserver');
+  });
+  it('429 and 5xx are transient, others are not', () => {
+    for (const status of [429, 500, 503]) assert.ok(new KubeApiError(status, list, {}).transient, String(status));
+    for (const status of [400, 401, 403, 404, 422]) assert.ok(!new KubeApiError(status, list, {}).transient, String(status));
+  });
+  it('keeps messages on one bounded line', () => {
+    const err = new KubeApiError(500, list, { reason: 'InternalError', message: `a\nb${'x'.repeat(1000)}` });
+    assert.ok(!err.message.includes('\n'));
+    assert.ok(err.message.length < 600);
+  });
+  it('connection errors are transient and name the server', () => {
+    const err = new KubeConnectionError('https://10.0.0.1:6443', list, Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:6443'), { code: 'ECONNREFUSED' }));
+    assert.ok(isTransient(err));
+    assert.match(err.message, /^cannot list secrets in namespace tenant-a: apiserver https:\/\/10\.0\.0\.1:6443 unreachable: connect ECONNREFUSED/);
+  });
+});
+
+describe('Bucket Ready condition', () => {
+  it('reads Ready and tells failed from pending', () => {
+    const bucket = { status: { conditions: [{ type: 'Other', status: 'True' }, { type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'boom' }] } };
+    const ready = readyConditionOf(bucket);
+    assert.deepEqual(ready, { status: 'False', reason: 'InstallFailed', message: 'boom', lastTransitionTime: undefined });
+    assert.ok(isFailed(ready));
+    assert.equal(describeReady(ready), 'Ready=False (InstallFailed)');
+    assert.equal(readyConditionOf({}), undefined);
+    assert.equal(describeReady(undefined), 'no Ready condition yet');
+    assert.ok(!isFailed({ status: 'False', reason: undefined, message: undefined, lastTransitionTime: undefined }));
+    for (const reason of ['Progressing', 'Provisioning', 'DependencyNotReady']) {
+      assert.ok(!isFailed({ status: 'False', reason, message: undefined, lastTransitionTime: undefined }), `${reason} is not a failure`);
+    }
+  });
+});
+
+describe('buildEvent', () => {
+  it('points at the pod and bounds the message', () => {
+    const event = buildEvent({ name: 'app-0', namespace: 'ns', uid: 'u1' }, 'Warning', 'BucketFailed', 'm'.repeat(2000)) as {
+      involvedObject: Record<string, string>;
+      message: string;
+      metadata: { generateName: string };
+    };
+    assert.deepEqual(event.involvedObject, { apiVersion: 'v1', kind: 'Pod', name: 'app-0', namespace: 'ns', uid: 'u1' });
+    assert.equal(event.metadata.generateName, 'app-0.');
+    assert.equal(event.message.length, 1024);
+  });
+});
+
+describe('loadKubeConfig', () => {
+  const dirs: string[] = [];
+  after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+  const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: 'https://mgmt.example:6443' } }]
+users: [{ name: u, user: { token: not-a-real-token } }]
+contexts: [{ name: ctx, context: { cluster: c, user: u, namespace: tenant-a } }]
+current-context: ctx
+`;
+
+  it('a file; namespace from the flag, else the context', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kube-')); dirs.push(dir);
+    await writeFile(join(dir, 'config.yaml'), KUBECONFIG);
+    const loaded = await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'config.yaml') }, undefined);
+    assert.equal(loaded.server, 'https://mgmt.example:6443');
+    assert.equal(loaded.namespace, 'tenant-a');
+    assert.equal((await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'config.yaml') }, 'other')).namespace, 'other');
+  });
+
+  for (const key of ['kubeconfig', 'value', 'config']) {
+    it(`a mounted Secret directory with key "${key}"`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kube-')); dirs.push(dir);
+      await mkdir(join(dir, '..2025_01_01'));
+      await writeFile(join(dir, key), KUBECONFIG);
+      const loaded = await loadKubeConfig({ kind: 'kubeconfig', path: dir }, undefined);
+      assert.equal(loaded.server, 'https://mgmt.example:6443');
+      assert.match(loaded.description, new RegExp(`${key} \\(context ctx\\)$`));
+    });
+  }
+
+  it('errors: a directory without a kubeconfig key, a missing path, a broken file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kube-')); dirs.push(dir);
+    await writeFile(join(dir, 'token'), 'x');
+    await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: dir }, undefined), /is a directory without a kubeconfig key \(kubeconfig, value, config\): it holds token/);
+    await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'nope') }, undefined), (err: unknown) => err instanceof KubeAccessError && /ENOENT/.test(err.message));
+    await writeFile(join(dir, 'bad'), 'clusters: [\n  token: s3cr3t-value');
+    await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'bad') }, undefined), (err: unknown) => err instanceof KubeAccessError && !err.message.includes('s3cr3t-value'));
+  });
+});
