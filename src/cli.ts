@@ -95,5 +95,10 @@ function packageVersion(): string {
 
 /** Entry point of the `bucket-agent` binary (src/bin.ts): runs `main` on this process and sets its exit code. */
 export async function run(): Promise<void> {
+  // A reader that stops early (`render ... | head -1`) closes stdout: the work is done, so the
+  // EPIPE is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   process.exitCode = await main({ argv: hideBin(process.argv), stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 }

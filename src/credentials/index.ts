@@ -1,5 +1,5 @@
 export type { BucketCredentials, S3Endpoint, CredentialsSource, SecretLayout } from './types.js';
 export { DEFAULT_REGION } from './types.js';
 export { credentialsFromSecret, credentialsFromBucketInfo, detectLayout, KEY_BUCKET_INFO, COSI_V1ALPHA2_KEYS, COZYSTACK_FLAT_KEYS } from './layouts.js';
-export { parseSecretManifests, decodeSecret, describeSecret, type SecretData, type SecretObject } from './secret.js';
+export { decodeSecret, describeSecret, type SecretData, type SecretObject } from './secret.js';
 export { isDns1123Label, effectivePort, parseEndpoint } from './values.js';

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { credentialsFromBucketInfo, credentialsFromSecret, parseSecretManifests, type BucketCredentials } from '../credentials/index.js';
+import { credentialsFromBucketInfo, credentialsFromSecret, type BucketCredentials } from '../credentials/index.js';
+import { parseSecretManifests } from '../credentials/manifest.js';
 import type { OutputConfig, RenderConfig, RenderInput } from '../config/render.js';
 import { UsageError } from '../errors.js';
 import { writeFileSet, type WriteResult } from '../files/atomic-writer.js';

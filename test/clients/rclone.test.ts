@@ -33,7 +33,7 @@ describe('rclone reads rclone/rclone.conf', () => {
   it('two buckets: two remotes with every setting', async () => {
     const dir = join(tmp.dir, 'two');
     writeFiles(dir, RENDERERS.rclone([bucket('backup'), bucket('media', { endpoint: HTTP_ENDPOINT, region: 'eu-west-1' })]));
-    const common = { type: 's3', provider: RCLONE_PROVIDER, env_auth: 'false', access_key_id: REAL_ACCESS_KEY, secret_access_key: REAL_SECRET_KEY };
+    const common = { type: 's3', provider: RCLONE_PROVIDER, env_auth: 'false', no_check_bucket: 'true', access_key_id: REAL_ACCESS_KEY, secret_access_key: REAL_SECRET_KEY };
     assert.deepEqual(await configDump(rclone, join(dir, 'rclone/rclone.conf')), {
       backup: { ...common, endpoint: 'https://s3.example.com', region: 'us-east-1' },
       media: { ...common, endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1' },

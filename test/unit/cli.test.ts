@@ -86,6 +86,16 @@ describe('bucket-agent CLI', () => {
     assert.match(r.stdout, /json\/backup-prod\.json/);
   });
 
+  it('survives a reader that closes stdout early', () => {
+    const out = join(work, 'epipe');
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" render --secret-file "${EXAMPLE}" --out "${out}" | true`], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    transcripts.push({ code: r.status, stdout: r.stdout, stderr: r.stderr });
+    assert.doesNotMatch(r.stderr, /EPIPE|Error/);
+  });
+
   it('--file-mode sets file and directory modes', () => {
     const out = join(work, 'modes');
     const r = cli(['render', '--secret-file', EXAMPLE, '--out', out, '--formats', 'env', '--file-mode', '0400']);

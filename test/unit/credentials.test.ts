@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import {
   credentialsFromBucketInfo,
   credentialsFromSecret,
-  parseSecretManifests,
   type BucketCredentials,
   type SecretData,
 } from '../../src/credentials/index.js';
+import { parseSecretManifests } from '../../src/credentials/manifest.js';
 import { CredentialsError } from '../../src/errors.js';
 
 const ACCESS = 'UYL5FFZ0GWTQ4LCN4AI0';
