@@ -7,11 +7,7 @@ VERSION="${HELM_VERSION:?HELM_VERSION missing in scripts/tools/versions.env}"
 tool_cached "$TOOL" "$VERSION" && exit 0
 START=$(date +%s)
 
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=
-GOBIN_TMP="$(mktemp -d "$CACHE_SRC/$TOOL-$VERSION.XXXXXX")"
-trap 'rm -rf "$GOBIN_TMP"' EXIT
-cd "$GOBIN_TMP"
-
+export GOTOOLCHAIN=local GOFLAGS=
 # Same stamping as helm's Makefile: the release version, and the Kubernetes version helm reports
 # to charts (.Capabilities.KubeVersion) derived from the client-go it is built with.
 echo "[tools] $TOOL $VERSION: reading helm's client-go version"
@@ -25,7 +21,6 @@ for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
 done
 
 echo "[tools] $TOOL $VERSION: go install"
-GOBIN="$GOBIN_TMP" nice go install -v -trimpath -ldflags "$LDFLAGS" "helm.sh/helm/v3/cmd/helm@$VERSION"
-mv "$GOBIN_TMP/helm" "$CACHE_BIN/$TOOL-$VERSION"
+go_install_tool "$TOOL" "$VERSION" "helm.sh/helm/v3/cmd/helm@$VERSION" "$LDFLAGS"
 "$CACHE_BIN/$TOOL-$VERSION" version
 tool_built "$TOOL" "$VERSION" "$START"

@@ -12,13 +12,7 @@ tool_cached "$TOOL" "$VERSION" && exit 0
 START=$(date +%s)
 
 # kine's go.mod has no replace directives, so `go install module@version` builds it as released.
-GOBIN_TMP="$(mktemp -d "$CACHE_SRC/$TOOL-$VERSION.XXXXXX")"
-trap 'rm -rf "$GOBIN_TMP"' EXIT
-LDFLAGS="-s -w -X github.com/k3s-io/kine/pkg/version.Version=$VERSION"
 echo "[tools] $TOOL $VERSION: go install (pure-Go sqlite)"
-cd "$GOBIN_TMP"
-CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS= GOBIN="$GOBIN_TMP" \
-  nice go install -v -trimpath -ldflags "$LDFLAGS" "github.com/k3s-io/kine@$VERSION"
-mv "$GOBIN_TMP/kine" "$CACHE_BIN/$TOOL-$VERSION"
+go_install_tool "$TOOL" "$VERSION" "github.com/k3s-io/kine@$VERSION" "-s -w -X github.com/k3s-io/kine/pkg/version.Version=$VERSION"
 "$CACHE_BIN/$TOOL-$VERSION" --version
 tool_built "$TOOL" "$VERSION" "$START"

@@ -10,11 +10,7 @@ VERSION="${RCLONE_VERSION:?RCLONE_VERSION missing in scripts/tools/versions.env}
 tool_cached "$TOOL" "$VERSION" && exit 0
 START=$(date +%s)
 
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=
-GOBIN_TMP="$(mktemp -d "$CACHE_SRC/$TOOL-$VERSION.XXXXXX")"
-trap 'rm -rf "$GOBIN_TMP"' EXIT
 echo "[tools] $TOOL $VERSION: go install (a few minutes cold)"
-GOBIN="$GOBIN_TMP" nice go install -trimpath -ldflags "-s -w -X github.com/rclone/rclone/fs.Version=$VERSION" "github.com/rclone/rclone@$VERSION"
-mv "$GOBIN_TMP/rclone" "$CACHE_BIN/$TOOL-$VERSION"
+go_install_tool "$TOOL" "$VERSION" "github.com/rclone/rclone@$VERSION" "-s -w -X github.com/rclone/rclone/fs.Version=$VERSION"
 "$CACHE_BIN/$TOOL-$VERSION" version | head -1
 tool_built "$TOOL" "$VERSION" "$START"

@@ -21,3 +21,14 @@ tool_built() {
   local secs=$(( $(date +%s) - $3 ))
   echo "[tools] $1 $2: built in ${secs}s -> $CACHE_BIN/$1-$2"
 }
+
+# go_install_tool NAME VERSION MODULE_PATH@VERSION LDFLAGS: `go install` a released main package
+# (one whose module has no replace directives) as $CACHE_BIN/NAME-VERSION. Static, trimmed, niced;
+# the binary is moved into place last, so an interrupted build never looks cached.
+go_install_tool() {
+  local name="$1" version="$2" package="$3" ldflags="$4" tmp
+  tmp="$(mktemp -d "$CACHE_SRC/$name-$version.XXXXXX")"
+  (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS= GOBIN="$tmp" nice go install -v -trimpath -ldflags "$ldflags" "$package")
+  mv "$tmp/$(basename "${package%@*}")" "$CACHE_BIN/$name-$version"
+  rm -rf "$tmp"
+}
