@@ -54,13 +54,13 @@ function runChild(request: ChildRequest): ChildOutcome {
   const spawnOptions: SpawnSyncOptions = { encoding: 'utf8', uid: CHILD_ID.uid, gid: CHILD_ID.gid, timeout: 30_000 };
   const child =
     request.fileSizeBlocks === undefined
-      ? spawnSync(process.execPath, nodeArgs, spawnOptions)
+      ? spawnSync(childNode, nodeArgs, spawnOptions)
       : spawnSync(
           'bash',
-          ['-c', `ulimit -f ${request.fileSizeBlocks} && exec "$0" "$@"`, process.execPath, ...nodeArgs],
+          ['-c', `ulimit -f ${request.fileSizeBlocks} && exec "$0" "$@"`, childNode, ...nodeArgs],
           spawnOptions,
         );
-  assert.equal(child.status, 0, `writer child failed: ${String(child.stderr)}`);
+  assert.equal(child.status, 0, `writer child failed (${child.error?.message ?? `exit ${String(child.status)}`}): ${String(child.stderr)}`);
   return JSON.parse(String(child.stdout)) as ChildOutcome;
 }
 
@@ -102,6 +102,8 @@ let root: string;
 let counter = 0;
 
 let writerUrl: string;
+/** The node binary the child runs: ours, or a copy where the child's identity can execute it. */
+let childNode = process.execPath;
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'atomic-writer-priv-'));
@@ -113,6 +115,13 @@ before(async () => {
   await cp(fileURLToPath(new URL('errors.js', COMPILED_SRC)), join(copy, 'src/errors.js'));
   await writeFile(join(copy, 'package.json'), '{"type":"module"}\n');
   writerUrl = pathToFileURL(join(copy, 'src/files/atomic-writer.js')).href;
+  // Likewise node itself: CI's Node 24 lives under root's 0700 home (~/.cache), as nvm's does.
+  const probe = spawnSync(childNode, ['-e', '0'], { uid: CHILD_ID.uid, gid: CHILD_ID.gid, timeout: 30_000 });
+  if (probe.status !== 0) {
+    childNode = join(root, 'node');
+    await cp(process.execPath, childNode);
+    await chmod(childNode, 0o755);
+  }
 });
 
 after(async () => {
