@@ -1,3 +1,5 @@
+import { join, relative } from 'node:path';
+import type { WriteResult } from '../files/atomic-writer.js';
 import type { LogOptions, Logger } from '../log.js';
 
 /** What a command needs from the process, passed in so commands are testable in-process. */
@@ -8,4 +10,10 @@ export interface CommandContext {
   print(line: string): void;
   /** The root logger, created once the command knows its log options. */
   logger(options: LogOptions): Promise<Logger>;
+}
+
+/** Prints the paths a render wrote, relative to the working directory: never contents, and nothing when nothing was rewritten. */
+export function printWritten(ctx: CommandContext, out: string, result: WriteResult): void {
+  if (!result.changed) return;
+  for (const path of result.paths) ctx.print(relative(process.cwd(), join(out, path)) || '.');
 }

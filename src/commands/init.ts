@@ -1,7 +1,7 @@
-import { join, relative } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { INIT_OPTIONS, initConfigFrom, type InitArgs } from '../config/init.js';
-import type { CommandContext } from './context.js';
+import { printWritten, type CommandContext } from './context.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
 
 /** `bucket-agent init`: wait for the named Buckets' credentials, verify them, render, exit. */
 export function initCommand(ctx: CommandContext): CommandModule<object, InitArgs> {
@@ -12,14 +12,14 @@ export function initCommand(ctx: CommandContext): CommandModule<object, InitArgs
       yargs
         .options(INIT_OPTIONS)
         .example('$0 init --bucket backup-prod --out /bucket', 'in a pod: its own namespace and service account')
-        .example('$0 init --bucket data=main --bucket logs --kubeconfig /mgmt --namespace tenant-a --out /bucket', 'Buckets in another cluster') as unknown as Argv<InitArgs>,
+        .example('$0 init --bucket data=main --bucket logs --kubeconfig /mgmt --namespace tenant-a --out /bucket', 'Buckets in another cluster')
+        .epilog(EXIT_CODES_HELP) as unknown as Argv<InitArgs>,
     handler: async (args) => {
       const config = initConfigFrom(args, ctx.stderrIsTTY);
       const log = await ctx.logger(config.log);
       const { runInit } = await import('../runtime/init.js');
       const result = await runInit(config, log.child({ component: 'init' }));
-      // Paths only, never contents; nothing when nothing was rewritten (a restarted init container).
-      if (result.changed) for (const path of result.paths) ctx.print(relative(process.cwd(), join(config.output.out, path)) || '.');
+      printWritten(ctx, config.output.out, result);
     },
   };
 }

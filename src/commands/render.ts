@@ -1,7 +1,6 @@
-import { join, relative } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { RENDER_OPTIONS, renderConfigFrom, type RenderArgs } from '../config/render.js';
-import type { CommandContext } from './context.js';
+import { printWritten, type CommandContext } from './context.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 
 /** `bucket-agent render`: Secret/BucketInfo file(s) in, config files out. No cluster needed. */
@@ -20,8 +19,7 @@ export function renderCommand(ctx: CommandContext): CommandModule<object, Render
       const log = await ctx.logger(config.log);
       const { runRender } = await import('../runtime/render.js');
       const result = await runRender(config, log.child({ component: 'render' }), ctx.stdin);
-      // Paths only, never contents; nothing when nothing was rewritten.
-      if (result.changed) for (const path of result.paths) ctx.print(relative(process.cwd(), join(config.output.out, path)) || '.');
+      printWritten(ctx, config.output.out, result);
     },
   };
 }

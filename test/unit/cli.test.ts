@@ -157,6 +157,7 @@ describe('bucket-agent CLI', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--secret-file/);
     assert.match(help.stdout, /Exit codes:/);
+    for (const command of ['init']) assert.match(cli([command, '--help']).stdout, /Exit codes:/, `${command} --help`);
     const version = cli(['--version']);
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(version.stdout.trim(), pkg.version);
