@@ -5,7 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 start=$(date +%s)
-for tool in kube-apiserver kine weed helm rclone; do
+for tool in kube-apiserver kubectl kine weed helm rclone; do
   bash "$here/tools/build-$tool.sh"
 done
 echo "[tools] all tools ready in $(( $(date +%s) - start ))s"
