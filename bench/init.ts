@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startTestEnv } from '../test/env/index.js';
-import { REPO_ROOT, requireProgram } from '../test/env/tools.js';
+import { REPO_ROOT, toolPath } from '../test/env/tools.js';
 
 const RUNS = Number(process.argv[2] ?? '21');
 const WARMUP = 3;
@@ -53,7 +53,8 @@ function stats(samples: number[]): Stats {
 }
 
 async function main(): Promise<void> {
-  const kubectl = requireProgram('kubectl', 'apt-get install -y kubectl (or see https://kubernetes.io/docs/tasks/tools/)');
+  // kubectl of the apiserver's own release, built by scripts/build-tools.sh: the same binary on every machine.
+  const kubectl = toolPath('kubectl');
   if (BINS.length === 0) throw new Error('no bucket-agent build found: run npm run build (and npm run bundle)');
   const env = await startTestEnv();
   const work = mkdtempSync(join(tmpdir(), 'bench-init-'));
