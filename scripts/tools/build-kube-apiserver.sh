@@ -15,7 +15,6 @@ START=$(date +%s)
 
 # v1.37.2 -> staging tag v0.37.2
 STAGING_VERSION="v0.${VERSION#v1.}"
-MINOR="$(echo "$VERSION" | cut -d. -f2)"
 WORK="$CACHE_SRC/$TOOL-$VERSION"
 mkdir -p "$WORK"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local
@@ -81,13 +80,7 @@ cd "$WORK"
 echo "[tools] $TOOL $VERSION: resolving dependencies (go mod tidy)"
 nice go mod tidy
 
-# Version stamping as upstream hack/lib/version.sh does, so `kube-apiserver --version` is right.
-BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-LDFLAGS="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  LDFLAGS+=" -X $pkg.gitVersion=$VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$MINOR"
-  LDFLAGS+=" -X $pkg.gitCommit=${KUBE_COMMIT} -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
-done
+LDFLAGS="$(kube_ldflags "$VERSION" "$KUBE_COMMIT")"
 
 echo "[tools] $TOOL $VERSION: go build (slow on a cold cache: thousands of packages)"
 nice go build -v -trimpath -ldflags "$LDFLAGS" -o "$CACHE_BIN/$TOOL-$VERSION.tmp" .

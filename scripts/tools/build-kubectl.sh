@@ -11,7 +11,6 @@ tool_cached "$TOOL" "$VERSION" && exit 0
 START=$(date +%s)
 
 STAGING_VERSION="v0.${VERSION#v1.}"
-MINOR="$(echo "$VERSION" | cut -d. -f2)"
 WORK="$CACHE_SRC/$TOOL-$VERSION"
 mkdir -p "$WORK"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local
@@ -46,10 +45,7 @@ EOT
 cd "$WORK"
 echo "[tools] $TOOL $VERSION: resolving dependencies (go mod tidy)"
 nice go mod tidy
-LDFLAGS="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  LDFLAGS+=" -X $pkg.gitVersion=$VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$MINOR -X $pkg.gitTreeState=clean"
-done
+LDFLAGS="$(kube_ldflags "$VERSION")"
 echo "[tools] $TOOL $VERSION: go build"
 nice go build -v -trimpath -ldflags "$LDFLAGS" -o "$CACHE_BIN/$TOOL-$VERSION.tmp" . 2>&1 | awk 'NR % 100 == 0 { print "[tools]   " NR " packages" }'
 mv "$CACHE_BIN/$TOOL-$VERSION.tmp" "$CACHE_BIN/$TOOL-$VERSION"

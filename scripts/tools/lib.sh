@@ -32,3 +32,15 @@ go_install_tool() {
   mv "$tmp/$(basename "${package%@*}")" "$CACHE_BIN/$name-$version"
   rm -rf "$tmp"
 }
+
+# kube_ldflags VERSION [COMMIT]: version stamping of a Kubernetes binary as upstream
+# hack/lib/version.sh does, so `--version` prints the release (v1.37.2 -> major 1, minor 37).
+kube_ldflags() {
+  local version="$1" commit="${2:-}" minor pkg flags="-s -w"
+  minor="$(echo "$version" | cut -d. -f2)"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+    flags+=" -X $pkg.gitCommit=$commit -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  echo "$flags"
+}
