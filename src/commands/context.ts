@@ -1,4 +1,4 @@
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { WriteResult } from '../files/atomic-writer.js';
 import type { LogOptions, Logger } from '../log.js';
 
@@ -12,8 +12,8 @@ export interface CommandContext {
   logger(options: LogOptions): Promise<Logger>;
 }
 
-/** Prints the paths a render wrote, relative to the working directory: never contents, and nothing when nothing was rewritten. */
+/** Prints the paths a render wrote, under --out as the user gave it: never contents, and nothing when nothing was rewritten. */
 export function printWritten(ctx: CommandContext, out: string, result: WriteResult): void {
   if (!result.changed) return;
-  for (const path of result.paths) ctx.print(relative(process.cwd(), join(out, path)) || '.');
+  for (const path of result.paths) ctx.print(join(out, path));
 }
