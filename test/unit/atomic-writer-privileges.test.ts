@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RenderedFile } from '../../src/render/types.js';
+import { snapshotTree } from './tree-snapshot.js';
 
 const SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
 const COMPILED_SRC = new URL('../../src/', import.meta.url);
@@ -73,22 +74,6 @@ function set(tag: string, extra: RenderedFile[] = []): RenderedFile[] {
   ];
 }
 
-function snapshot(outDir: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const visit = (relative: string): void => {
-    const full = join(outDir, relative);
-    const stats = lstatSync(full);
-    const meta = `${(stats.mode & 0o7777).toString(8)} ${stats.uid}:${stats.gid}`;
-    if (stats.isSymbolicLink()) result[relative] = `link ${readlinkSync(full)}`;
-    else if (stats.isFile()) result[relative] = `file ${meta} ${readFileSync(full).toString('base64')}`;
-    else {
-      result[relative] = `dir ${meta}`;
-      for (const name of readdirSync(full)) visit(relative === '' ? name : `${relative}/${name}`);
-    }
-  };
-  visit('');
-  return result;
-}
 
 function assertRefused(outcome: ChildOutcome, pattern: RegExp): void {
   assert.equal(outcome.ok, false, 'the write must fail');
@@ -158,10 +143,10 @@ test('uid/gid without root or CAP_CHOWN: clear error, previous files intact, no 
   const outDir = await childOwnedDir();
   assert.equal(runChild({ outDir, files: set('a') }).ok, true);
   assert.equal(runChild({ outDir, files: set('b') }).ok, true);
-  const before = snapshot(outDir);
+  const before = snapshotTree(outDir);
   const outcome = runChild({ outDir, files: set('c'), options: { uid: 0, gid: 0 } });
   assertRefused(outcome, /cannot chown .* to 0:0: EPERM \(setting uid\/gid needs root or CAP_CHOWN\)/);
-  assert.deepEqual(snapshot(outDir), before);
+  assert.deepEqual(snapshotTree(outDir), before);
 });
 
 test('an output dir the writer may not write to (EACCES): previous files intact, no litter', async () => {
@@ -169,10 +154,10 @@ test('an output dir the writer may not write to (EACCES): previous files intact,
   assert.equal(runChild({ outDir, files: set('a') }).ok, true);
   await chmod(outDir, 0o555);
   try {
-    const before = snapshot(outDir);
+    const before = snapshotTree(outDir);
     const refusal = new RegExp(`cannot create directory ${outDir}/\\.\\.[^:]+: EACCES`);
     assertRefused(runChild({ outDir, files: set('b') }), refusal);
-    assert.deepEqual(snapshot(outDir), before);
+    assert.deepEqual(snapshotTree(outDir), before);
   } finally {
     await chmod(outDir, 0o755);
   }
@@ -182,10 +167,10 @@ test('a full disk in the middle of a render (EFBIG past ulimit -f): previous fil
   const outDir = await childOwnedDir();
   assert.equal(runChild({ outDir, files: set('a') }).ok, true);
   assert.equal(runChild({ outDir, files: set('b') }).ok, true);
-  const before = snapshot(outDir);
+  const before = snapshotTree(outDir);
   // 'zz/' sorts last: the small files are already written when the big one hits the limit.
   const big = { path: 'zz/big.json', content: 'x'.repeat(64 * 1024) };
   const outcome = runChild({ outDir, files: set('c', [big]), fileSizeBlocks: 16 });
   assertRefused(outcome, /cannot write .*\/zz\/big\.json: EFBIG/);
-  assert.deepEqual(snapshot(outDir), before);
+  assert.deepEqual(snapshotTree(outDir), before);
 });

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OutputError } from '../../src/errors.js';
 import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, writeFileSet } from '../../src/files/atomic-writer.js';
 import type { RenderedFile } from '../../src/render/types.js';
+import { snapshotTree } from './tree-snapshot.js';
 
 const SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
 
@@ -42,22 +43,6 @@ function freshDir(): string {
 }
 
 /** Everything a reader or an operator could observe in the output dir, including hidden entries. */
-function snapshot(outDir: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const visit = (relative: string): void => {
-    const full = join(outDir, relative);
-    const stats = lstatSync(full);
-    const mode = (stats.mode & 0o7777).toString(8);
-    if (stats.isSymbolicLink()) result[relative] = `link ${readlinkSync(full)}`;
-    else if (stats.isFile()) result[relative] = `file ${mode} ${readFileSync(full).toString('base64')}`;
-    else {
-      result[relative] = `dir ${mode}`;
-      for (const name of readdirSync(full)) visit(relative === '' ? name : `${relative}/${name}`);
-    }
-  };
-  visit('');
-  return result;
-}
 
 /** Contents a reader gets through the visible links, keyed by relative path. */
 function readVisible(outDir: string, files: readonly RenderedFile[]): Map<string, string> {
@@ -183,11 +168,11 @@ describe('writeFileSet: rewrites', () => {
     const mtimes = (): bigint[] =>
       [file, join(outDir, first.generation)].map((path) => statSync(path, { bigint: true }).mtimeNs);
     const before = mtimes();
-    const snap = snapshot(outDir);
+    const snap = snapshotTree(outDir);
 
     const again = await writeFileSet(outDir, [...SET_A].reverse());
     assert.deepEqual(again, { changed: false, generation: first.generation, paths: first.paths, warnings: [] });
-    assert.deepEqual(snapshot(outDir), snap);
+    assert.deepEqual(snapshotTree(outDir), snap);
     assert.deepEqual(mtimes(), before);
   });
 
@@ -232,9 +217,9 @@ describe('writeFileSet: refusals leave everything as it was', () => {
     test(`refuses a bad relative path: ${name}`, async () => {
       const outDir = freshDir();
       await writeFileSet(outDir, SET_A);
-      const snap = snapshot(outDir);
+      const snap = snapshotTree(outDir);
       await assert.rejects(writeFileSet(outDir, [...SET_B, { path, content: SECRET }]), isOutputError(pattern));
-      assert.deepEqual(snapshot(outDir), snap);
+      assert.deepEqual(snapshotTree(outDir), snap);
     });
   }
 
@@ -267,7 +252,7 @@ describe('writeFileSet: refusals leave everything as it was', () => {
     await writeFile(join(outDir, 'mc', 'keep-me'), 'user data');
     await writeFile(join(outDir, 'env2'), 'user file');
     await symlink('/etc', join(outDir, 'etc'));
-    const snap = snapshot(outDir);
+    const snap = snapshotTree(outDir);
     const attempts: Array<[RenderedFile, RegExp]> = [
       [{ path: 'mc/config.json', content: SECRET }, /"mc".*\/mc exists and is not a bucket-agent link/],
       [{ path: 'env2/x.env', content: SECRET }, /\/env2 exists and is not a bucket-agent link/],
@@ -275,7 +260,7 @@ describe('writeFileSet: refusals leave everything as it was', () => {
     ];
     for (const [extra, pattern] of attempts) {
       await assert.rejects(writeFileSet(outDir, [...SET_A, extra]), isOutputError(pattern));
-      assert.deepEqual(snapshot(outDir), snap);
+      assert.deepEqual(snapshotTree(outDir), snap);
     }
   });
 
@@ -301,15 +286,15 @@ describe('writeFileSet: refusals leave everything as it was', () => {
     const outDir = freshDir();
     await writeFileSet(outDir, SET_A);
     await writeFileSet(outDir, SET_B); // so that ..prev exists too
-    const snap = snapshot(outDir);
+    const snap = snapshotTree(outDir);
     // The kernel refuses a name over 255 bytes (ENAMETOOLONG) after the other files are written:
     // a real failure mid-generation, and one root cannot bypass.
     const tooLong = { path: `zz/${'n'.repeat(300)}`, content: SECRET };
     await assert.rejects(writeFileSet(outDir, [...SET_A, tooLong]), isOutputError(/ENAMETOOLONG/));
-    assert.deepEqual(snapshot(outDir), snap);
+    assert.deepEqual(snapshotTree(outDir), snap);
     const newTopLevel = { path: `${'t'.repeat(300)}/x`, content: SECRET };
     await assert.rejects(writeFileSet(outDir, [...SET_A, newTopLevel]), isOutputError(/ENAMETOOLONG/));
-    assert.deepEqual(snapshot(outDir), snap);
+    assert.deepEqual(snapshotTree(outDir), snap);
   });
 });
 
