@@ -13,11 +13,7 @@ VERSION="${KUBE_VERSION:?KUBE_VERSION missing in scripts/tools/versions.env}"
 tool_cached "$TOOL" "$VERSION" && exit 0
 START=$(date +%s)
 
-# v1.37.2 -> staging tag v0.37.2
-STAGING_VERSION="v0.${VERSION#v1.}"
-WORK="$CACHE_SRC/$TOOL-$VERSION"
-mkdir -p "$WORK"
-export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local
+kube_wrapper_setup "$TOOL" "$VERSION"
 
 echo "[tools] $TOOL $VERSION: fetching k8s.io/kubernetes go.mod"
 KUBE_JSON="$(go mod download -json "k8s.io/kubernetes@$VERSION")"

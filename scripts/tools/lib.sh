@@ -44,3 +44,13 @@ kube_ldflags() {
   done
   echo "$flags"
 }
+
+# kube_wrapper_setup NAME VERSION: for a wrapper module over Kubernetes staging modules, sets
+# STAGING_VERSION (v1.37.2 -> v0.37.2, the tag staging modules publish) and WORK (the wrapper's
+# directory, created), and the Go environment such builds need.
+kube_wrapper_setup() {
+  STAGING_VERSION="v0.${2#v1.}"
+  WORK="$CACHE_SRC/$1-$2"
+  mkdir -p "$WORK"
+  export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local
+}
