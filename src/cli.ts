@@ -1,21 +1,19 @@
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { initCommand } from './commands/init.js';
-import { renderCommand } from './commands/render.js';
+import { parseStrict, type Grammar } from './argv/strict.js';
+import { COMMANDS, type ParsedCommandLine } from './commands/index.js';
 import type { CommandContext } from './commands/context.js';
-import { EXIT_CODES_HELP } from './commands/exit-codes.js';
-import { COMMON_OPTIONS, ENV_PREFIX } from './config/common.js';
-import { BucketAgentError, EXIT, UsageError, type ExitCode } from './errors.js';
+import { COMMON_OPTIONS, ENV_PREFIX, processEnv } from './config/common.js';
+import { BucketAgentError, EXIT, type ExitCode } from './errors.js';
 import type { LogOptions, Logger } from './log.js';
-
 
 export interface MainIO {
   readonly argv: readonly string[];
   readonly stdin: NodeJS.ReadableStream;
-  readonly stdout: NodeJS.WritableStream;
+  readonly stdout: NodeJS.WritableStream & { columns?: number };
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
+
+const GRAMMAR: Grammar = { commands: COMMANDS, common: COMMON_OPTIONS, envPrefix: ENV_PREFIX };
 
 /** Runs one command line and returns the exit code; the only place that decides it. */
 export async function main(io: MainIO): Promise<ExitCode> {
@@ -31,33 +29,23 @@ export async function main(io: MainIO): Promise<ExitCode> {
     },
   };
   try {
-    await buildParser(io, ctx).parseAsync();
+    const parsed = await parseCommandLine(attachStdinDash(io.argv), io);
+    if (parsed !== undefined) await parsed.command.run(parsed.args, ctx);
     return EXIT.ok;
   } catch (err) {
     return report(err, io, logger);
   }
 }
 
-function buildParser(io: MainIO, ctx: CommandContext): ReturnType<typeof yargs> {
-  return yargs(attachStdinDash(io.argv))
-    .scriptName('bucket-agent')
-    .usage('$0 <command> [options]\n\nHands Cozystack/COSI bucket credentials to S3 tools as ready-to-use config files.')
-    .env(ENV_PREFIX)
-    .options(COMMON_OPTIONS)
-    .command(renderCommand(ctx))
-    .command(initCommand(ctx))
-    .demandCommand(1, 'give a command (see --help)')
-    .strict()
-    .recommendCommands()
-    .help()
-    .alias('h', 'help')
-    .version(packageVersion())
-    .epilog(EXIT_CODES_HELP)
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .exitProcess(false)
-    .fail((message: string | null, err: Error | undefined) => {
-      throw err ?? new UsageError(message ?? 'invalid command line');
-    });
+/**
+ * A plain command line takes the strict fast path; anything else (help, mistakes, unusual
+ * spellings) goes to yargs, loaded only then. Undefined: yargs answered (--help, --version).
+ */
+async function parseCommandLine(argv: readonly string[], io: MainIO): Promise<ParsedCommandLine | undefined> {
+  const fast = parseStrict(GRAMMAR, argv, processEnv());
+  if (fast !== undefined) return fast;
+  const { parseWithYargs } = await import('./argv/yargs.js');
+  return parseWithYargs(GRAMMAR, argv, { columns: io.stdout.columns, version: packageVersion() });
 }
 
 /**
@@ -88,7 +76,7 @@ function report(err: unknown, io: MainIO, logger: Logger | undefined): ExitCode 
 }
 
 function packageVersion(): string {
-  // dist/src/cli.js -> package.json at the package root.
+  // dist/src/cli.js, or the bundle's chunk in dist/bundle/: package.json is at ../../ from both.
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -100,5 +88,5 @@ export async function run(): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
   });
-  process.exitCode = await main({ argv: hideBin(process.argv), stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  process.exitCode = await main({ argv: process.argv.slice(2), stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
 }

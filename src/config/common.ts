@@ -50,3 +50,8 @@ export function parseList(value: unknown): string[] {
   const items = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return items.flatMap((item) => String(item).split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
+
+/** The process environment: read here so the rest of src/ reads it through config (eslint rule). */
+export function processEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}

@@ -1,0 +1,8 @@
+import type { Command } from './command.js';
+import { initCommand } from './init.js';
+import { renderCommand } from './render.js';
+
+export type { Command, ParsedCommandLine } from './command.js';
+
+/** Every subcommand, in --help order. */
+export const COMMANDS: readonly Command[] = [renderCommand, initCommand];
