@@ -1,3 +1,4 @@
+import { delimiter, join } from 'node:path';
 import type { Options } from 'yargs';
 import { isDns1123Label } from '../credentials/index.js';
 import { UsageError } from '../errors.js';
@@ -16,6 +17,10 @@ export const ENV_POD_NAMESPACE = 'POD_NAMESPACE';
 export const ENV_POD_UID = 'POD_UID';
 /** Set by the kubelet in every container; tells a pod from a workstation. */
 export const ENV_KUBERNETES_SERVICE_HOST = 'KUBERNETES_SERVICE_HOST';
+export const ENV_KUBERNETES_SERVICE_PORT = 'KUBERNETES_SERVICE_PORT';
+/** kubectl's lookup outside a pod: KUBECONFIG's files, else ~/.kube/config. */
+export const ENV_KUBECONFIG = 'KUBECONFIG';
+export const ENV_HOME = 'HOME';
 
 export const INIT_OPTIONS = {
   bucket: {
@@ -152,7 +157,17 @@ function compoundDuration(text: string): number | undefined {
 
 function kubeSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {
   if (kubeconfig !== undefined && kubeconfig !== '') return { kind: 'kubeconfig', path: kubeconfig };
-  return (env[ENV_KUBERNETES_SERVICE_HOST] ?? '') !== '' ? { kind: 'in-cluster' } : { kind: 'default' };
+  const host = env[ENV_KUBERNETES_SERVICE_HOST] ?? '';
+  if (host !== '') return { kind: 'in-cluster', host, port: env[ENV_KUBERNETES_SERVICE_PORT] ?? '' };
+  return { kind: 'default', paths: defaultKubeconfigPaths(env) };
+}
+
+/** KUBECONFIG's files in order (empty entries dropped, as kubectl does), else ~/.kube/config. */
+function defaultKubeconfigPaths(env: NodeJS.ProcessEnv): string[] {
+  const listed = (env[ENV_KUBECONFIG] ?? '').split(delimiter).filter((path) => path !== '');
+  if (listed.length > 0) return listed;
+  const home = env[ENV_HOME] ?? '';
+  return home === '' ? [] : [join(home, '.kube', 'config')];
 }
 
 function eventsSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {

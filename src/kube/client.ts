@@ -1,13 +1,14 @@
 /**
  * A thin Kubernetes API client: GET, LIST, POST and WATCH of namespaced objects over node:https,
- * authenticated by client-node's KubeConfig. Auth and TLS are re-applied to every request, so a
+ * authenticated by a KubeAuth (auth.ts). Auth and TLS are re-applied to every request, so a
  * rotated service-account token or client certificate is picked up without a restart; the
  * connection pool is kept while the TLS material stays the same.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { KubeAccessError } from '../errors.js';
+import type { KubeAuth } from './auth.js';
 import { KubeApiError, KubeConnectionError, type KubeStatus } from './errors.js';
 import { resourcePath, type ApiTarget, type ResourceType } from './resources.js';
 import { openWatch, type WatchHandlers, type WatchStream } from './watch-stream.js';
@@ -41,13 +42,13 @@ interface Sent {
 
 export class KubeClient {
   readonly server: string;
-  private readonly kc: KubeConfig;
+  private readonly auth: KubeAuth;
   private readonly pool = new AgentPool({ keepAlive: true, maxSockets: MAX_SOCKETS });
   /** Watches hold their connection for minutes: never queue them behind, or in front of, requests. */
   private readonly watchPool = new AgentPool({ keepAlive: false });
 
-  constructor(kc: KubeConfig, server: string) {
-    this.kc = kc;
+  constructor(auth: KubeAuth, server: string) {
+    this.auth = auth;
     this.server = server.replace(/\/+$/, '');
   }
 
@@ -98,8 +99,10 @@ export class KubeClient {
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
     const options: https.RequestOptions = { method, headers: { Accept: 'application/json' }, timeout: DEFAULT_REQUEST_TIMEOUT_MS };
     try {
-      await this.kc.applyToHTTPSOptions(options);
+      await this.auth.apply(options);
     } catch (err) {
+      // Ours name an unreadable credential file: final. A failing auth plugin may recover.
+      if (err instanceof KubeAccessError) throw err;
       throw new KubeConnectionError(this.server, target, err);
     }
     options.agent = pool.agentFor(options, url);
@@ -155,9 +158,9 @@ function parseStatus(body: Buffer): KubeStatus {
 }
 
 /**
- * One keep-alive agent per set of TLS material. KubeConfig builds a fresh agent on every
- * applyToHTTPSOptions call; reusing ours instead keeps connections (and TLS sessions) across
- * requests, and a changed certificate gets a new pool.
+ * One keep-alive agent per set of TLS material, which is read again for every request: reusing
+ * the agent keeps connections (and TLS sessions) across requests, and a changed certificate gets
+ * a new pool.
  */
 class AgentPool {
   private key = '';
@@ -169,9 +172,8 @@ class AgentPool {
   }
 
   agentFor(options: https.RequestOptions, url: URL): http.Agent | undefined {
-    // A proxy agent (cluster.proxyUrl) is used as KubeConfig made it; plain http needs no TLS pool.
-    const given = typeof options.agent === 'object' ? options.agent : undefined;
-    if (url.protocol === 'http:' || (given !== undefined && given.constructor !== https.Agent)) return given;
+    // Plain http needs no TLS pool: node's global agent serves it.
+    if (url.protocol === 'http:') return undefined;
     const key = [options.ca, options.cert, options.key, options.rejectUnauthorized, options.servername].map(fingerprint).join('|');
     if (this.agent === undefined || key !== this.key) {
       this.agent?.destroy();

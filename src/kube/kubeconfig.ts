@@ -1,25 +1,35 @@
 /**
- * Loading a kubeconfig: a file, a directory holding one (a mounted Secret), the pod's own service
- * account, or kubectl's default lookup. Only KubeConfig is imported, from its own module: the
- * package index pulls in every generated API (~1.3 s, ~110 MB); 1.4.x has no `exports` map, so
- * the deep import is allowed.
+ * Loading the cluster credentials: a kubeconfig file, a directory holding one (a mounted Secret),
+ * the pod's own service account, or kubectl's default lookup. Read here rather than by
+ * client-node's KubeConfig, whose module graph alone costs ~55 ms of `init`'s start; client-node
+ * is imported only for exec and auth-provider plugins (auth-plugin.ts).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { KubeAccessError } from '../errors.js';
+import { credentialsAuth, readError, type KubeAuth } from './auth.js';
+import { resolveCurrentContext } from './kubeconfig-context.js';
+import { readKubeconfig, readMergedKubeconfig } from './kubeconfig-file.js';
 
-/** Where the cluster credentials come from. */
+/**
+ * Where the cluster credentials come from; src/config/ fills in what it reads from the
+ * environment (KUBERNETES_SERVICE_HOST/PORT, KUBECONFIG, HOME).
+ */
 export type KubeSource =
   | { readonly kind: 'kubeconfig'; readonly path: string }
-  | { readonly kind: 'in-cluster' }
-  | { readonly kind: 'default' };
+  | { readonly kind: 'in-cluster'; readonly host: string; readonly port: string }
+  /** KUBECONFIG's files in order, else `~/.kube/config`; empty when neither is set. */
+  | { readonly kind: 'default'; readonly paths: readonly string[] };
 
 /** Key names a kubeconfig Secret is commonly mounted with (Cluster API, Kamaji, Cozystack, k3s). */
 export const KUBECONFIG_SECRET_KEYS = ['kubeconfig', 'value', 'config'] as const;
 
+/** Where the kubelet mounts a pod's service-account token, CA bundle and namespace. */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
 export interface LoadedKubeConfig {
-  readonly kc: KubeConfig;
+  readonly auth: KubeAuth;
   readonly server: string;
   /** The namespace to use: the flag, else the context's (in a pod: its own), else `default`. */
   readonly namespace: string;
@@ -27,40 +37,52 @@ export interface LoadedKubeConfig {
   readonly description: string;
 }
 
-export async function loadKubeConfig(source: KubeSource, namespaceFlag: string | undefined): Promise<LoadedKubeConfig> {
-  const { kc, description } = await load(source);
-  const server = kc.getCurrentCluster()?.server;
-  if (server === undefined || server === '') throw new KubeAccessError(`${description}: the current context names no cluster server`);
-  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace?.trim();
-  const namespace = namespaceFlag ?? (contextNamespace === undefined || contextNamespace === '' ? 'default' : contextNamespace);
-  return { kc, server, namespace, description };
+type Found = Omit<LoadedKubeConfig, 'namespace'> & { readonly namespace: string | undefined };
+
+export async function loadKubeConfig(source: KubeSource, namespaceFlag: string | undefined, serviceAccountDir = SERVICE_ACCOUNT_DIR): Promise<LoadedKubeConfig> {
+  const found = await load(source, serviceAccountDir);
+  return { ...found, namespace: namespaceFlag ?? found.namespace ?? 'default' };
 }
 
-async function load(source: KubeSource): Promise<{ kc: KubeConfig; description: string }> {
-  const kc = new KubeConfig();
-  if (source.kind === 'in-cluster') {
-    // Its token is read through client-node's file authenticator, which re-reads the file after
-    // 60 s: bound service-account tokens rotate without a restart.
-    kc.loadFromCluster();
-    return { kc, description: 'in-cluster service account' };
-  }
-  if (source.kind === 'default') {
-    kc.loadFromDefault();
-    // client-node falls back to an unauthenticated localhost:8080 when it finds nothing at all.
-    if (kc.getCurrentCluster()?.server === 'http://localhost:8080' && kc.getCurrentUser()?.name === 'user') {
-      throw new KubeAccessError('no Kubernetes credentials: not in a pod, no KUBECONFIG, no ~/.kube/config; pass --kubeconfig');
-    }
-    return { kc, description: `default kubeconfig (context ${kc.getCurrentContext()})` };
-  }
-  const file = await kubeconfigFile(source.path);
-  try {
-    kc.loadFromFile(file);
-  } catch (err) {
-    // js-yaml's message quotes the offending line, which may hold a token: report its kind only.
-    const what = err instanceof Error ? err.name : 'error';
-    throw new KubeAccessError(`--kubeconfig ${file}: not a valid kubeconfig (${what})`, { cause: err });
-  }
-  return { kc, description: `kubeconfig ${file} (context ${kc.getCurrentContext()})` };
+function load(source: KubeSource, serviceAccountDir: string): Promise<Found> {
+  if (source.kind === 'in-cluster') return inCluster(source, serviceAccountDir);
+  if (source.kind === 'default') return fromDefault(source.paths);
+  return fromFlag(source.path);
+}
+
+async function fromFlag(path: string): Promise<Found> {
+  const file = await kubeconfigFile(path);
+  const { name, ...context } = await resolveCurrentContext(await readKubeconfig(file), `--kubeconfig ${file}`);
+  return { ...context, description: `kubeconfig ${file} (context ${name})` };
+}
+
+async function fromDefault(paths: readonly string[]): Promise<Found> {
+  const merged = await readMergedKubeconfig(paths);
+  if (merged === undefined) throw new KubeAccessError('no Kubernetes credentials: not in a pod, no KUBECONFIG, no ~/.kube/config; pass --kubeconfig');
+  const where = `kubeconfig ${merged.files.join(':')}`;
+  const { name, ...context } = await resolveCurrentContext(merged.config, where);
+  return { ...context, description: `default ${where} (context ${name})` };
+}
+
+/** As client-go's InClusterConfig: https to the service host and port, the mounted token and CA. */
+async function inCluster(source: { readonly host: string; readonly port: string }, dir: string): Promise<Found> {
+  if (source.port === '') throw new KubeAccessError('in a pod (KUBERNETES_SERVICE_HOST is set) but KUBERNETES_SERVICE_PORT is not: pass --kubeconfig');
+  const auth = await credentialsAuth({
+    ca: { what: 'service-account CA bundle', file: join(dir, 'ca.crt') },
+    token: { what: 'service-account token', file: join(dir, 'token') },
+    insecure: false,
+  });
+  const host = isIPv6(source.host) ? `[${source.host}]` : source.host;
+  return { auth, server: `https://${host}:${source.port}`, namespace: await podNamespace(dir), description: 'in-cluster service account' };
+}
+
+async function podNamespace(dir: string): Promise<string | undefined> {
+  const file = join(dir, 'namespace');
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw readError('service-account namespace', file, err);
+  });
+  return text.trim() === '' ? undefined : text.trim();
 }
 
 /** The file itself, or the one kubeconfig key inside a directory (a mounted Secret). */

@@ -20,7 +20,7 @@ export async function runInit(config: InitConfig, log: Logger): Promise<WriteRes
   const started = Date.now();
   const plan = config.verify === undefined ? undefined : await verifyPlanFrom(config.verify);
   const kube = await loadKubeConfig(config.kube, config.namespace);
-  const client = new KubeClient(kube.kc, kube.server);
+  const client = new KubeClient(kube.auth, kube.server);
   const eventsClient = await eventsClientFor(config, client, log);
   const events = config.pod === undefined || eventsClient === undefined ? NO_EVENTS : createEventRecorder(eventsClient, config.pod, log);
   log.info({ server: kube.server, namespace: kube.namespace, buckets: config.buckets.map((b) => b.name) }, `using ${kube.description}`);
@@ -51,7 +51,7 @@ async function eventsClientFor(config: InitConfig, client: KubeClient, log: Logg
   if (config.eventsKube.kind === config.kube.kind) return client;
   try {
     const own = await loadKubeConfig(config.eventsKube, undefined);
-    return new KubeClient(own.kc, own.server);
+    return new KubeClient(own.auth, own.server);
   } catch (err) {
     log.warn(`cannot record Events on the pod, continuing without them: ${err instanceof Error ? err.message : 'unknown error'}`);
     return undefined;

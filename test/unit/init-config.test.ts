@@ -56,8 +56,8 @@ describe('parseBuckets', () => {
 
 describe('initConfigFrom', () => {
   it('defaults: in-cluster in a pod, verify on, no Events without the downward API', () => {
-    const config = initConfigFrom(ARGS, false, { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
-    assert.deepEqual(config.kube, { kind: 'in-cluster' });
+    const config = initConfigFrom(ARGS, false, { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' });
+    assert.deepEqual(config.kube, { kind: 'in-cluster', host: '10.0.0.1', port: '443' });
     assert.equal(config.timeoutMs, 600_000);
     assert.deepEqual(config.verify, { caFile: undefined, insecureSkipTlsVerify: false, windowMs: 30_000 });
     assert.equal(config.pod, undefined);
@@ -66,10 +66,12 @@ describe('initConfigFrom', () => {
   });
 
   it('outside a pod: the default kubeconfig lookup; --kubeconfig wins everywhere', () => {
-    assert.deepEqual(initConfigFrom(ARGS, false, {}).kube, { kind: 'default' });
-    const withFile = initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, { KUBERNETES_SERVICE_HOST: '10.0.0.1' });
+    assert.deepEqual(initConfigFrom(ARGS, false, { HOME: '/home/me' }).kube, { kind: 'default', paths: ['/home/me/.kube/config'] });
+    assert.deepEqual(initConfigFrom(ARGS, false, { HOME: '/home/me', KUBECONFIG: '/a::/b' }).kube, { kind: 'default', paths: ['/a', '/b'] }, 'KUBECONFIG wins over ~/.kube/config');
+    assert.deepEqual(initConfigFrom(ARGS, false, {}).kube, { kind: 'default', paths: [] });
+    const withFile = initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' });
     assert.deepEqual(withFile.kube, { kind: 'kubeconfig', path: '/mgmt' });
-    assert.deepEqual(withFile.eventsKube, { kind: 'in-cluster' }, "Events go to the pod's own cluster");
+    assert.deepEqual(withFile.eventsKube, { kind: 'in-cluster', host: 'fd00::1', port: '6443' }, "Events go to the pod's own cluster");
     assert.deepEqual(initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, {}).eventsKube, { kind: 'kubeconfig', path: '/mgmt' }, 'outside a pod: the one kubeconfig');
   });
 

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EXIT, KubeAccessError } from '../../src/errors.js';
 import { describeReady, isFailed, readyConditionOf } from '../../src/kube/bucket.js';
 import { buildEvent } from '../../src/kube/events.js';
 import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/errors.js';
-import { loadKubeConfig } from '../../src/kube/kubeconfig.js';
 import { BUCKETS, SECRETS, resourceName, resourcePath } from '../../src/kube/resources.js';
 
 describe('resource paths and names', () => {
@@ -73,46 +69,5 @@ describe('buildEvent', () => {
     assert.deepEqual(event.involvedObject, { apiVersion: 'v1', kind: 'Pod', name: 'app-0', namespace: 'ns', uid: 'u1' });
     assert.equal(event.metadata.generateName, 'app-0.');
     assert.equal(event.message.length, 1024);
-  });
-});
-
-describe('loadKubeConfig', () => {
-  const dirs: string[] = [];
-  after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-  const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters: [{ name: c, cluster: { server: 'https://mgmt.example:6443' } }]
-users: [{ name: u, user: { token: not-a-real-token } }]
-contexts: [{ name: ctx, context: { cluster: c, user: u, namespace: tenant-a } }]
-current-context: ctx
-`;
-
-  it('a file; namespace from the flag, else the context', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kube-')); dirs.push(dir);
-    await writeFile(join(dir, 'config.yaml'), KUBECONFIG);
-    const loaded = await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'config.yaml') }, undefined);
-    assert.equal(loaded.server, 'https://mgmt.example:6443');
-    assert.equal(loaded.namespace, 'tenant-a');
-    assert.equal((await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'config.yaml') }, 'other')).namespace, 'other');
-  });
-
-  for (const key of ['kubeconfig', 'value', 'config']) {
-    it(`a mounted Secret directory with key "${key}"`, async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'kube-')); dirs.push(dir);
-      await mkdir(join(dir, '..2025_01_01'));
-      await writeFile(join(dir, key), KUBECONFIG);
-      const loaded = await loadKubeConfig({ kind: 'kubeconfig', path: dir }, undefined);
-      assert.equal(loaded.server, 'https://mgmt.example:6443');
-      assert.match(loaded.description, new RegExp(`${key} \\(context ctx\\)$`));
-    });
-  }
-
-  it('errors: a directory without a kubeconfig key, a missing path, a broken file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kube-')); dirs.push(dir);
-    await writeFile(join(dir, 'token'), 'x');
-    await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: dir }, undefined), /is a directory without a kubeconfig key \(kubeconfig, value, config\): it holds token/);
-    await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'nope') }, undefined), (err: unknown) => err instanceof KubeAccessError && /ENOENT/.test(err.message));
-    await writeFile(join(dir, 'bad'), 'clusters: [\n  token: s3cr3t-value');
-    await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'bad') }, undefined), (err: unknown) => err instanceof KubeAccessError && !err.message.includes('s3cr3t-value'));
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * How requests to the apiserver authenticate: TLS material and an Authorization header, applied
+ * to every request. Files are read again each time, so a rotated service-account token or client
+ * certificate is used without a restart (requests are few; reading is cheaper than watching).
+ */
+import { readFile } from 'node:fs/promises';
+import type https from 'node:https';
+import { KubeAccessError } from '../errors.js';
+
+export interface KubeAuth {
+  /** Sets `ca`, `cert`, `key`, `rejectUnauthorized`, `servername` and the auth headers of one request. */
+  apply(options: https.RequestOptions): Promise<void>;
+}
+
+/** A PEM or a token, inline or in a file; `what` names it in errors (`client key`). */
+export type Material = { readonly what: string; readonly data: Buffer } | { readonly what: string; readonly file: string };
+
+export interface Credentials {
+  readonly ca?: Material;
+  readonly cert?: Material;
+  readonly key?: Material;
+  readonly token?: Material;
+  readonly basic?: { readonly username: string; readonly password: string };
+  /** kubeconfig `as`: the user to impersonate. */
+  readonly impersonate?: string;
+  readonly insecure: boolean;
+  readonly servername?: string;
+}
+
+/** Reads the files once now, so a wrong path fails at start, naming the file, not at the first request. */
+export async function credentialsAuth(credentials: Credentials): Promise<KubeAuth> {
+  const auth: KubeAuth = { apply: (options) => applyCredentials(credentials, options) };
+  await auth.apply({});
+  return auth;
+}
+
+/** Names the file and the errno code only: the path is ours, the content may be a key. */
+export function readError(what: string, file: string, err: unknown): KubeAccessError {
+  return new KubeAccessError(`cannot read the ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+}
+
+async function applyCredentials(credentials: Credentials, options: https.RequestOptions): Promise<void> {
+  const { ca, cert, key, token } = credentials;
+  const [caPem, certPem, keyPem, tokenText] = await Promise.all([ca, cert, key, token].map(readMaterial));
+  options.ca = caPem;
+  options.cert = certPem;
+  options.key = keyPem;
+  options.rejectUnauthorized = !credentials.insecure;
+  options.servername = credentials.servername;
+  options.headers = { ...options.headers, ...authHeaders(tokenText?.toString('utf8').trim(), credentials) };
+}
+
+async function readMaterial(material: Material | undefined): Promise<Buffer | undefined> {
+  if (material === undefined) return undefined;
+  if ('data' in material) return material.data;
+  return readFile(material.file).catch((err: unknown) => {
+    throw readError(material.what, material.file, err);
+  });
+}
+
+/** A bearer token wins over basic auth, as in client-go. */
+function authHeaders(token: string | undefined, credentials: Credentials): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const { basic, impersonate } = credentials;
+  if (token !== undefined && token !== '') headers.Authorization = `Bearer ${token}`;
+  else if (basic !== undefined) headers.Authorization = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString('base64')}`;
+  if (impersonate !== undefined) headers['Impersonate-User'] = impersonate;
+  return headers;
+}
