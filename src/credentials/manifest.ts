@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
 import { CredentialsError } from '../errors.js';
 import { decodeSecret, type SecretData, type SecretObject } from './secret.js';
 
@@ -16,15 +16,17 @@ export function parseSecretManifests(text: string, label: string): SecretData[] 
 }
 
 function parseDocuments(text: string, label: string): unknown[] {
-  // YAML is a superset of JSON, so one parser reads both output formats of kubectl.
-  const docs = parseAllDocuments(text, { uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [docs];
-  for (const doc of list) {
-    const first = doc.errors[0];
-    // yaml's messages quote the offending line, which may hold a key: report the position only.
-    if (first !== undefined) throw new CredentialsError(label, undefined, `is not valid YAML or JSON (line ${first.linePos?.[0].line ?? '?'})`);
+  // YAML is a superset of JSON, so one parser reads both output formats of kubectl. The core
+  // schema: no YAML 1.1 timestamps or binaries, plain strings stay strings. Duplicate keys are errors.
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, undefined, { schema: CORE_SCHEMA });
+  } catch (err) {
+    if (!(err instanceof YAMLException)) throw err;
+    // js-yaml's messages quote the offending line, which may hold a key: report the position only.
+    throw new CredentialsError(label, undefined, `is not valid YAML or JSON (line ${err.mark.line + 1})`);
   }
-  return list.map((doc) => doc.toJS() as unknown).filter((value) => value !== null && value !== undefined);
+  return docs.filter((value) => value !== null && value !== undefined);
 }
 
 function listItems(doc: unknown, label: string): SecretObject[] {

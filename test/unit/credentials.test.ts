@@ -148,6 +148,7 @@ describe('parseSecretManifests', () => {
 
   const bad: { name: string; text: string; message: RegExp }[] = [
     { name: 'not YAML', text: `a: [${SECRET}`, message: /f: is not valid YAML or JSON/ },
+    { name: 'a duplicated key', text: `kind: Secret\nmetadata: {name: bucket-a}\nstringData: {k: x}\nstringData: {k: ${SECRET}}\n`, message: /f: is not valid YAML or JSON \(line 4\)$/ },
     { name: 'empty', text: '', message: /f: contains no Secret/ },
     { name: 'a ConfigMap', text: 'kind: ConfigMap\nmetadata: {name: x}\n', message: /kind: expected a Secret, got "ConfigMap"/ },
     { name: 'a scalar', text: 'hello', message: /not a Kubernetes object/ },
