@@ -155,11 +155,14 @@ export class BucketWaiter {
     this.ctx.events.record('Warning', 'BucketFailed', message);
   }
 
-  /** Picks the first existing candidate once every candidate has been listed. */
+  /**
+   * Picks the first existing candidate as soon as every candidate before it is known to be absent:
+   * when the first one is there (the common case) the others' lists are not waited for.
+   */
   private evaluate(): void {
-    if (!this.candidates.every((c) => c.synced)) return;
-    this.listed();
-    const chosen = this.candidates.find((c) => c.object !== undefined);
+    if (this.candidates.every((c) => c.synced)) this.listed();
+    const chosen = this.candidates.find((c) => !c.synced || c.object !== undefined);
+    if (chosen !== undefined && !chosen.synced) return;
     this.credentials = chosen === undefined ? undefined : this.parse(chosen);
     if (this.credentials === undefined) return this.lastGood === undefined ? this.waitLonger() : undefined;
     this.lastGood = this.credentials;
