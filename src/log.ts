@@ -15,9 +15,8 @@ export const REDACT_PATHS: readonly string[] = [
   'token', '*.token', 'authorization', '*.authorization', '*.headers.authorization', '*.headers.cookie',
 ];
 
-export const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
 export interface LogOptions {
+  /** One of LOG_LEVELS (src/config/common.ts). */
   readonly level: LevelWithSilent;
   /** Human-readable lines (a terminal); JSON otherwise. */
   readonly pretty: boolean;

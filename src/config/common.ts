@@ -1,12 +1,16 @@
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
-import { LOG_LEVELS, type LogOptions } from '../log.js';
+import type { LevelWithSilent } from 'pino';
+import type { LogOptions } from '../log.js';
 
 /**
  * Every flag can also be set as BUCKET_AGENT_<FLAG> (`--file-mode` -> BUCKET_AGENT_FILE_MODE).
  * yargs reads the environment for them (cli.ts), so flags and variables are declared once, here.
  */
 export const ENV_PREFIX = 'BUCKET_AGENT';
+
+/** pino's levels. Declared here, not in log.ts, so that parsing a command line does not load pino. */
+export const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Options every command takes. */
 export const COMMON_OPTIONS = {
