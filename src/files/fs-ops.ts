@@ -1,8 +1,19 @@
 /**
  * Small filesystem steps shared by the writer, each turning a failure into an OutputError that
  * names the path and the errno code. Messages never include file contents: they are credentials.
+ * All synchronous: see the module comment of atomic-writer.ts for why.
  */
-import { chmod, lstat, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { OutputError } from '../errors.js';
 
@@ -22,49 +33,56 @@ export function toOutputError(action: string, path: string, error: unknown): Out
 }
 
 /** Runs one filesystem step, wrapping its failure (see toOutputError). */
-export async function step<T>(action: string, path: string, run: () => Promise<T>): Promise<T> {
+export function step<T>(action: string, path: string, run: () => T): T {
   try {
-    return await run();
+    return run();
   } catch (error: unknown) {
     throw toOutputError(action, path, error);
   }
 }
 
+// statfs(2) f_type of the memory-backed filesystems (linux/magic.h).
+const TMPFS_MAGIC = 0x01021994;
+const RAMFS_MAGIC = 0x858458f6;
+
 /**
- * Waits for every promise to settle, then throws the first failure. Unlike Promise.all, nothing
- * is still running when the caller reacts to an error (a rollback racing an in-flight write
- * could leave a file behind in a dir it is deleting).
+ * Whether fsync is worth its cost in `dir`: not on tmpfs or ramfs (a memory emptyDir, /dev/shm),
+ * whose content does not survive a crash whatever we sync; on a disk it is what makes a swapped-in
+ * generation survive one. When statfs cannot tell, fsync is kept: that is the safe side.
  */
-export async function settleAll(tasks: ReadonlyArray<Promise<unknown>>): Promise<void> {
-  const results = await Promise.allSettled(tasks);
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
+export function needsFsync(dir: string): boolean {
+  try {
+    const { type } = statfsSync(dir);
+    return type !== TMPFS_MAGIC && type !== RAMFS_MAGIC;
+  } catch {
+    return true;
+  }
 }
 
 /**
  * Creates `path` exclusively (a leftover with the same name is an error, never reused), writes it
- * and fsyncs it, so the bytes are durable before any link can point at them.
+ * and, when `fsync` is set, fsyncs it, so the bytes are durable before any link can point at them.
  */
-export async function writeDurably(path: string, content: Buffer): Promise<void> {
-  await step('write', path, async () => {
-    const handle = await open(path, 'wx', 0o600);
+export function writeNewFile(path: string, content: Buffer, fsync: boolean): void {
+  step('write', path, () => {
+    const fd = openSync(path, 'wx', 0o600);
     try {
-      await handle.writeFile(content);
-      await handle.sync();
+      writeFileSync(fd, content);
+      if (fsync) fsyncSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   });
 }
 
 /** fsyncs a directory so the entries created or renamed in it survive a crash. */
-export async function syncDir(path: string): Promise<void> {
-  await step('fsync', path, async () => {
-    const handle: FileHandle = await open(path, 'r');
+export function syncDir(path: string): void {
+  step('fsync', path, () => {
+    const fd = openSync(path, 'r');
     try {
-      await handle.sync();
+      fsyncSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   });
 }
@@ -73,23 +91,20 @@ export async function syncDir(path: string): Promise<void> {
  * Removes a tree the writer made. Its dirs may be 0550 (or less), which a non-root owner cannot
  * delete entries from, so owner rwx is restored on every dir first. Symlinks are never followed.
  */
-export async function removeTree(path: string): Promise<void> {
-  await step('remove', path, async () => {
-    await restoreOwnerAccess(path);
-    await rm(path, { recursive: true, force: true });
+export function removeTree(path: string): void {
+  step('remove', path, () => {
+    restoreOwnerAccess(path);
+    rmSync(path, { recursive: true, force: true });
   });
 }
 
-async function restoreOwnerAccess(path: string): Promise<void> {
-  const stats = await lstat(path).catch((error: unknown) => {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  });
+function restoreOwnerAccess(path: string): void {
+  const stats = lstatSync(path, { throwIfNoEntry: false });
   if (stats === undefined || !stats.isDirectory()) return;
   // Only the owner bits are added; group/other stay as they were until the tree is gone.
-  await chmod(path, (stats.mode & 0o777) | 0o700);
-  for (const entry of await readdir(path, { withFileTypes: true })) {
-    if (entry.isDirectory()) await restoreOwnerAccess(join(path, entry.name));
+  chmodSync(path, (stats.mode & 0o777) | 0o700);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory()) restoreOwnerAccess(join(path, entry.name));
   }
 }
 
@@ -101,18 +116,18 @@ export interface TreeListing {
   readonly others: string[];
 }
 
-export async function listTree(root: string): Promise<TreeListing> {
+export function listTree(root: string): TreeListing {
   const listing: TreeListing = { files: [], dirs: [], others: [] };
-  await walk(root, '', listing);
+  walk(root, '', listing);
   return listing;
 }
 
-async function walk(root: string, prefix: string, listing: TreeListing): Promise<void> {
-  for (const entry of await readdir(join(root, prefix), { withFileTypes: true })) {
+function walk(root: string, prefix: string, listing: TreeListing): void {
+  for (const entry of readdirSync(join(root, prefix), { withFileTypes: true })) {
     const relative = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
     if (entry.isDirectory()) {
       listing.dirs.push(relative);
-      await walk(root, relative, listing);
+      walk(root, relative, listing);
     } else if (entry.isFile()) {
       listing.files.push(relative);
     } else {

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  statfsSync,
+} from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -334,3 +343,42 @@ describe('writeFileSet: stale leftovers', () => {
     assert.ok(!hiddenEntries(outDir).some((name) => name.includes('ffffffffffff')));
   });
 });
+
+describe('writeFileSet: memory-backed output dir', () => {
+  const TMPFS_MAGIC = 0x01021994;
+  const isTmpfs = (path: string): boolean => existsSync(path) && statfsSync(path).type === TMPFS_MAGIC;
+  const skip = !isTmpfs('/dev/shm') || isTmpfs(tmpdir()) ? 'needs /dev/shm on tmpfs and tmpdir() on a disk' : false;
+
+  // fsync is skipped on tmpfs; nothing else may differ from what a disk-backed dir gets.
+  test('renders, a failed render and cleanup leave the same tree on tmpfs as on a disk', { skip }, async () => {
+    const shm = await mkdtemp('/dev/shm/atomic-writer-');
+    try {
+      const onDisk = await renderSequence(freshDir());
+      const inMemory = await renderSequence(join(shm, 'out'));
+      assert.deepEqual(inMemory, onDisk);
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Writes A, B, a render that fails half-way, then A again, checking what a reader sees on the
+ * way. Returns the final tree with generation names replaced by their order of creation.
+ */
+async function renderSequence(outDir: string): Promise<Record<string, string>> {
+  const noGrace = { retiredGraceMs: 0 };
+  const generations: string[] = [];
+  for (const files of [SET_A, SET_B]) generations.push((await writeFileSet(outDir, files, noGrace)).generation);
+  const before = snapshotTree(outDir);
+  const tooLong = { path: `zz/${'n'.repeat(300)}`, content: SECRET };
+  await assert.rejects(writeFileSet(outDir, [...SET_A, tooLong], noGrace), isOutputError(/ENAMETOOLONG/));
+  assert.deepEqual(snapshotTree(outDir), before, 'a failed render leaves the previous files as they were');
+  generations.push((await writeFileSet(outDir, SET_A, noGrace)).generation);
+  assert.deepEqual(readVisible(outDir, SET_A), new Map(SET_A.map((f) => [f.path, f.content])));
+  const numbered = generations.reduce(
+    (text, name, i) => text.replaceAll(name, `..generation-${i}`),
+    JSON.stringify(snapshotTree(outDir)),
+  );
+  return JSON.parse(numbered) as Record<string, string>;
+}
