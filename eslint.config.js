@@ -28,6 +28,12 @@ export default tseslint.config(
     },
   },
   {
+    // Build scripts in plain JavaScript (scripts/bundle.mjs): no TypeScript project, so no type-aware rules.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false } },
+  },
+  {
     files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
