@@ -51,8 +51,6 @@ function freshDir(): string {
   return join(root, `out-${counter}`);
 }
 
-/** Everything a reader or an operator could observe in the output dir, including hidden entries. */
-
 /** Contents a reader gets through the visible links, keyed by relative path. */
 function readVisible(outDir: string, files: readonly RenderedFile[]): Map<string, string> {
   return new Map(files.map((f) => [f.path, readFileSync(join(outDir, f.path), 'utf8')]));
