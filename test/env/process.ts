@@ -62,15 +62,40 @@ export function startProcess(opts: StartOptions): ManagedProcess {
   return { name: opts.name, pid, logFile, stop, tail, exited };
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
+/**
+ * A TCP port free on 127.0.0.1 right now, for a server started next. Picked at random below the
+ * kernel's ephemeral range: a port from `listen(0)` comes from that range, and any outgoing
+ * connection (kine to the apiserver, a test's client) could take it again before the server
+ * binds it, which made SeaweedFS fail with "address already in use" now and then.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low] = ephemeralRange();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = BELOW_EPHEMERAL_FROM + Math.floor(Math.random() * (low - BELOW_EPHEMERAL_FROM));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found in ${BELOW_EPHEMERAL_FROM}-${low - 1}`);
+}
+
+/** Above the well-known and most registered service ports. */
+const BELOW_EPHEMERAL_FROM = 10_000;
+
+/** Linux's ip_local_port_range; its default where it cannot be read. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && high !== undefined && low > BELOW_EPHEMERAL_FROM + 1000) return [low, high];
+  } catch {
+    // Not Linux, or no /proc: the default range below.
+  }
+  return [32768, 60999];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
