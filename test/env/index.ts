@@ -42,7 +42,12 @@ export interface TestEnv {
 const RUNS_DIR = join(REPO_ROOT, 'test/.runs');
 const RUNS_KEPT = 5;
 
-export async function startTestEnv(): Promise<TestEnv> {
+export interface TestEnvOptions {
+  /** How long SeaweedFS may take to serve S3 (its own default otherwise); tests of a failed start shorten it. */
+  readonly seaweedStartTimeoutMs?: number;
+}
+
+export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
   const runDir = newRunDir();
   const logDir = join(runDir, 'logs');
   const started: { cp?: ControlPlane; s3?: Seaweed; tls?: TlsProxy; provisioner?: Provisioner } = {};
@@ -52,9 +57,18 @@ export async function startTestEnv(): Promise<TestEnv> {
     await Promise.allSettled([started.s3?.stop(), started.cp?.stop()]);
   };
   try {
-    [started.cp, started.s3] = await Promise.all([startControlPlane({ logDir }), startSeaweed({ logDir })]);
-    const cp = started.cp;
-    const s3 = started.s3;
+    // allSettled, not all: when one side fails, the other may still start, and must be stopped
+    // too; a lost control plane kept its processes and proxy alive and hung the test file.
+    const [cpStart, s3Start] = await Promise.allSettled([
+      startControlPlane({ logDir }),
+      startSeaweed({ logDir, startTimeoutMs: options.seaweedStartTimeoutMs }),
+    ]);
+    if (cpStart.status === 'fulfilled') started.cp = cpStart.value;
+    if (s3Start.status === 'fulfilled') started.s3 = s3Start.value;
+    if (cpStart.status === 'rejected') throw cpStart.reason;
+    if (s3Start.status === 'rejected') throw s3Start.reason;
+    const cp = cpStart.value;
+    const s3 = s3Start.value;
     const cert = await cp.issueCertificate({ commonName: 's3', usage: 'server', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
     const s3Port = Number(new URL(s3.endpoint).port);
     started.tls = await startTlsProxy({ host: '127.0.0.1', port: s3Port }, cert);
