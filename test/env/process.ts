@@ -25,7 +25,32 @@ export interface StartOptions {
   cwd?: string;
 }
 
+/** Children still running: killed when this process exits any other way than by stopping them. */
+const running = new Set<ChildProcess>();
+let reaperInstalled = false;
+
+/**
+ * On exit (also after an uncaught exception) and on SIGINT/SIGTERM (a test runner's timeout, a
+ * Ctrl-C), SIGKILL every child still running: a crashed test must not leave an apiserver, kine or
+ * SeaweedFS behind. Nothing can be done for a SIGKILL of this process itself.
+ */
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const reap = (): void => {
+    for (const child of running) child.kill('SIGKILL');
+  };
+  process.on('exit', reap);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      reap();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
 export function startProcess(opts: StartOptions): ManagedProcess {
+  installReaper();
   mkdirSync(opts.logDir, { recursive: true });
   const logFile = join(opts.logDir, `${opts.name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -38,11 +63,15 @@ export function startProcess(opts: StartOptions): ManagedProcess {
   child.stderr?.pipe(log, { end: false });
   if (child.pid === undefined) throw new Error(`could not start ${opts.command}`);
   const pid = child.pid;
+  running.add(child);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(null));
   });
-  void exited.then(() => log.end());
+  void exited.then(() => {
+    running.delete(child);
+    log.end();
+  });
   const tail = (lines = 30): string => {
     try {
       return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
