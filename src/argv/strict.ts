@@ -1,7 +1,7 @@
 /**
  * The start-up fast path: a strict parse of a plain command line (`init --bucket x --out /b`) with
- * node:util's parseArgs, so the everyday run never loads yargs (~40 ms of module loading, most of
- * an init container's start). It accepts only command lines it reads exactly as yargs does
+ * node:util's parseArgs, so the everyday run never loads yargs (~40 ms of module loading, as much
+ * as the rest of an init container's own start). It accepts only command lines it reads exactly as yargs does
  * (test/unit/argv.test.ts compares the two on generated command lines); anything else returns
  * undefined and goes to yargs (./yargs.ts), which owns --help, --version and every usage message:
  *

@@ -1,6 +1,6 @@
+import type { LevelWithSilent } from 'pino';
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
-import type { LevelWithSilent } from 'pino';
 import type { LogOptions } from '../log.js';
 
 /**
