@@ -23,13 +23,17 @@ export interface ErrorOptions {
   cause?: unknown;
 }
 
+/**
+ * Each class states its `name`: the bundle is minified without keepNames (scripts/bundle.mjs), so
+ * a constructor's own name would not survive it.
+ */
 export class BucketAgentError extends Error {
+  override readonly name: string = 'BucketAgentError';
   readonly code: string;
   readonly exitCode: ExitCode;
 
   constructor(code: string, exitCode: ExitCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
     this.code = code;
     this.exitCode = exitCode;
   }
@@ -37,6 +41,7 @@ export class BucketAgentError extends Error {
 
 /** Bad flags, missing arguments, unreadable input files named on the command line. */
 export class UsageError extends BucketAgentError {
+  override readonly name: string = 'UsageError';
   constructor(message: string, options: ErrorOptions = {}) {
     super('E_USAGE', EXIT.usage, message, options);
   }
@@ -48,6 +53,7 @@ export class UsageError extends BucketAgentError {
  * label, or a value no output format can carry safely.
  */
 export class CredentialsError extends BucketAgentError {
+  override readonly name: string = 'CredentialsError';
   /** The Secret (or file) the problem is in, e.g. `secret tenant-a/bucket-backup`. */
   readonly source: string;
   /** The offending field, e.g. `BucketInfo.spec.secretS3.endpoint`. */
@@ -62,6 +68,7 @@ export class CredentialsError extends BucketAgentError {
 
 /** The output directory could not be written; the previous render is left untouched. */
 export class OutputError extends BucketAgentError {
+  override readonly name: string = 'OutputError';
   constructor(message: string, options: ErrorOptions = {}) {
     super('E_OUTPUT', EXIT.output, message, options);
   }
@@ -69,6 +76,7 @@ export class OutputError extends BucketAgentError {
 
 /** Gave up waiting (for a Bucket, its Secret, valid keys) after the configured timeout. */
 export class TimeoutError extends BucketAgentError {
+  override readonly name: string = 'TimeoutError';
   constructor(message: string, options: ErrorOptions = {}) {
     super('E_TIMEOUT', EXIT.timeout, message, options);
   }
@@ -79,6 +87,7 @@ export class TimeoutError extends BucketAgentError {
  * and namespace), a kubeconfig that cannot be loaded, an unexpected API error.
  */
 export class KubeAccessError extends BucketAgentError {
+  override readonly name: string = 'KubeAccessError';
   constructor(message: string, options: ErrorOptions = {}) {
     super('E_KUBE_ACCESS', EXIT.kubeAccess, message, options);
   }
@@ -86,6 +95,7 @@ export class KubeAccessError extends BucketAgentError {
 
 /** The keys were rejected by S3 (or S3 could not be reached) when verified. */
 export class VerifyError extends BucketAgentError {
+  override readonly name: string = 'VerifyError';
   /** Machine-readable class: unknown-key, bad-signature, no-bucket, access-denied, tls, dns, connection, other. */
   readonly reason: string;
 

@@ -15,6 +15,7 @@ export interface KubeStatus {
 
 /** A non-2xx answer from the apiserver. */
 export class KubeApiError extends KubeAccessError {
+  override readonly name: string = 'KubeApiError';
   readonly status: number;
   readonly reason: string | undefined;
   readonly target: ApiTarget;
@@ -39,6 +40,7 @@ export class KubeApiError extends KubeAccessError {
 
 /** The apiserver could not be reached or the connection broke: always worth retrying. */
 export class KubeConnectionError extends KubeAccessError {
+  override readonly name: string = 'KubeConnectionError';
   readonly target: ApiTarget;
   readonly transient = true;
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EXIT, KubeAccessError } from '../../src/errors.js';
+import { BucketAgentError, CredentialsError, EXIT, KubeAccessError, OutputError, TimeoutError, UsageError, VerifyError } from '../../src/errors.js';
 import { describeReady, isFailed, readyConditionOf } from '../../src/kube/bucket.js';
 import { buildEvent } from '../../src/kube/events.js';
 import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/errors.js';
@@ -69,5 +69,26 @@ describe('buildEvent', () => {
     assert.deepEqual(event.involvedObject, { apiVersion: 'v1', kind: 'Pod', name: 'app-0', namespace: 'ns', uid: 'u1' });
     assert.equal(event.metadata.generateName, 'app-0.');
     assert.equal(event.message.length, 1024);
+  });
+});
+
+describe('error names', () => {
+  it('every class states its own, as the minified bundle has no constructor names to take it from', () => {
+    const target = { verb: 'get', resource: SECRETS, namespace: 'tenant-a' } as const;
+    const errors: [Error, string][] = [
+      [new BucketAgentError('E_X', EXIT.internal, 'x'), 'BucketAgentError'],
+      [new UsageError('x'), 'UsageError'],
+      [new CredentialsError('secret a/b', undefined, 'x'), 'CredentialsError'],
+      [new OutputError('x'), 'OutputError'],
+      [new TimeoutError('x'), 'TimeoutError'],
+      [new KubeAccessError('x'), 'KubeAccessError'],
+      [new VerifyError('other', 'x'), 'VerifyError'],
+      [new KubeApiError(500, target, {}), 'KubeApiError'],
+      [new KubeConnectionError('https://k', target, new Error('x')), 'KubeConnectionError'],
+    ];
+    for (const [err, name] of errors) {
+      assert.equal(err.name, name);
+      assert.ok(Object.hasOwn(err, 'name'), `${name} sets name on the instance`);
+    }
   });
 });
