@@ -19,7 +19,9 @@ const GRAMMAR: Grammar = { commands: COMMANDS, common: COMMON_OPTIONS, envPrefix
 export async function main(io: MainIO): Promise<ExitCode> {
   let logger: Logger | undefined;
   const ctx: CommandContext = {
-    stdin: io.stdin,
+    get stdin() {
+      return io.stdin;
+    },
     stderrIsTTY: io.stderr.isTTY === true,
     print: (line) => io.stdout.write(`${line}\n`),
     logger: async (options: LogOptions) => {
@@ -88,5 +90,14 @@ export async function run(): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
   });
-  process.exitCode = await main({ argv: process.argv.slice(2), stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  // process.stdin is created on first read of the property (~1.4 ms): only `- for stdin` needs it.
+  const io: MainIO = {
+    argv: process.argv.slice(2),
+    get stdin() {
+      return process.stdin;
+    },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  };
+  process.exitCode = await main(io);
 }

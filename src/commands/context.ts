@@ -4,6 +4,7 @@ import type { LogOptions, Logger } from '../log.js';
 
 /** What a command needs from the process, passed in so commands are testable in-process. */
 export interface CommandContext {
+  /** Read only by commands that take `-`: the stream is created on first access. */
   readonly stdin: NodeJS.ReadableStream;
   readonly stderrIsTTY: boolean;
   /** Writes one line to stdout. */
