@@ -6,6 +6,7 @@
  * no `exports` map, so it is allowed.
  */
 import type https from 'node:https';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import type { KubeAuth } from './auth.js';
 import { pathField, type KubeconfigEntry } from './kubeconfig-file.js';
 
@@ -22,7 +23,7 @@ export async function pluginAuth(cluster: KubeconfigEntry, user: KubeconfigEntry
   const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify({
     clusters: [{ name: cluster.name, cluster: withAbsolutePaths(cluster, CLUSTER_PATHS) }],
-    users: [{ name: user.name, user: withAbsolutePaths(user, USER_PATHS) }],
+    users: [{ name: user.name, user: withExecCommandResolved(user, withAbsolutePaths(user, USER_PATHS)) }],
     contexts: [{ name: context, context: { cluster: cluster.name, user: user.name } }],
     'current-context': context,
   }));
@@ -41,4 +42,17 @@ function withAbsolutePaths(entry: KubeconfigEntry, keys: readonly string[]): Rec
   const fields: Record<string, unknown> = { ...entry.fields };
   for (const key of keys) fields[key] = pathField(entry, key);
   return fields;
+}
+
+/**
+ * As client-go: an exec command with a path separator (`./bin/get-token`) is relative to the
+ * kubeconfig's directory; a bare name (`aws`) is looked up on PATH. client-node would take the
+ * former from the working directory.
+ */
+function withExecCommandResolved(user: KubeconfigEntry, fields: Record<string, unknown>): Record<string, unknown> {
+  const exec = fields.exec;
+  if (typeof exec !== 'object' || exec === null) return fields;
+  const command = (exec as { command?: unknown }).command;
+  if (typeof command !== 'string' || !command.includes(sep) || isAbsolute(command)) return fields;
+  return { ...fields, exec: { ...exec, command: resolve(dirname(user.file), command) } };
 }

@@ -266,4 +266,16 @@ describe('exec plugin users: client-node runs the plugin', () => {
     assert.equal(text(options.ca), 'PLUGIN CLUSTER CA');
     assert.equal(options.agent, undefined, "the client's own agent pool serves the request");
   });
+
+  it('runs a command given with a relative path from the kubeconfig\'s directory, as client-go does', async () => {
+    const dir = await fixture({
+      'bin/plugin.sh': '#!/bin/sh\nprintf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"relative-plugin"}}\'\n',
+      config: kubeconfig({ user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './bin/plugin.sh', interactiveMode: 'Never' } } }),
+    });
+    await chmod(join(dir, 'bin/plugin.sh'), 0o755);
+    // The working directory holds no ./bin/plugin.sh: only the kubeconfig's directory does.
+    assert.notEqual(process.cwd(), dir);
+    const loaded = await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'config') }, undefined);
+    assert.equal(authorization(await applied(loaded)), 'Bearer relative-plugin');
+  });
 });
