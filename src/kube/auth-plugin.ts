@@ -7,7 +7,7 @@
  */
 import type https from 'node:https';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
-import type { KubeAuth } from './auth.js';
+import { impersonationHeaders, type Impersonation, type KubeAuth } from './auth.js';
 import { pathField, type KubeconfigEntry } from './kubeconfig-file.js';
 
 const CLUSTER_PATHS = ['certificate-authority'];
@@ -18,7 +18,7 @@ const USER_PATHS = ['client-certificate', 'client-key'];
  * than the files again: the user and the cluster may come from different KUBECONFIG files, and
  * client-node refuses a name two files define where kubectl takes the first.
  */
-export async function pluginAuth(cluster: KubeconfigEntry, user: KubeconfigEntry, context: string): Promise<KubeAuth> {
+export async function pluginAuth(cluster: KubeconfigEntry, user: KubeconfigEntry, context: string, impersonate: Impersonation | undefined): Promise<KubeAuth> {
   const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify({
@@ -30,6 +30,8 @@ export async function pluginAuth(cluster: KubeconfigEntry, user: KubeconfigEntry
   return {
     apply: async (options: https.RequestOptions): Promise<void> => {
       await kc.applyToHTTPSOptions(options);
+      // client-node sends `as` alone; the headers are ours, as for every other user.
+      if (impersonate !== undefined) options.headers = { ...options.headers, ...impersonationHeaders(impersonate) };
       // A fresh agent per call, holding the TLS options that are on `options` too: the client's
       // pool keeps connections instead.
       delete options.agent;

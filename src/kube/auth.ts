@@ -21,10 +21,17 @@ export interface Credentials {
   readonly key?: Material;
   readonly token?: Material;
   readonly basic?: { readonly username: string; readonly password: string };
-  /** kubeconfig `as`: the user to impersonate. */
-  readonly impersonate?: string;
+  /** kubeconfig `as`, `as-uid`, `as-groups`, `as-user-extra`: who the requests act as. */
+  readonly impersonate?: Impersonation;
   readonly insecure: boolean;
   readonly servername?: string;
+}
+
+export interface Impersonation {
+  readonly user: string;
+  readonly uid?: string;
+  readonly groups: readonly string[];
+  readonly extra: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Reads the files once now, so a wrong path fails at start, naming the file, not at the first request. */
@@ -59,11 +66,34 @@ async function readMaterial(material: Material | undefined): Promise<Buffer | un
 }
 
 /** A bearer token wins over basic auth, as in client-go. */
-function authHeaders(token: string | undefined, credentials: Credentials): Record<string, string> {
-  const headers: Record<string, string> = {};
+function authHeaders(token: string | undefined, credentials: Credentials): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
   const { basic, impersonate } = credentials;
   if (token !== undefined && token !== '') headers.Authorization = `Bearer ${token}`;
   else if (basic !== undefined) headers.Authorization = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString('base64')}`;
-  if (impersonate !== undefined) headers['Impersonate-User'] = impersonate;
+  return impersonate === undefined ? headers : { ...headers, ...impersonationHeaders(impersonate) };
+}
+
+/** The apiserver's impersonation headers; a header given several times carries a list. */
+export function impersonationHeaders(as: Impersonation): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = { 'Impersonate-User': as.user };
+  if (as.uid !== undefined) headers['Impersonate-Uid'] = as.uid;
+  if (as.groups.length > 0) headers['Impersonate-Group'] = [...as.groups];
+  for (const [key, values] of Object.entries(as.extra)) {
+    if (values.length > 0) headers[`Impersonate-Extra-${escapeHeaderKey(key)}`] = [...values];
+  }
   return headers;
+}
+
+/** RFC 7230 token characters; `%` is among them but is escaped too, so the apiserver can unescape. */
+const TOKEN_CHAR = /^[!#$&'*+\-.^_`|~0-9A-Za-z]$/;
+
+/** As client-go: every UTF-8 byte of an extra key that may not stand in a header name becomes `%XX`. */
+function escapeHeaderKey(key: string): string {
+  let escaped = '';
+  for (const byte of Buffer.from(key, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    escaped += byte < 0x80 && TOKEN_CHAR.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return escaped;
 }

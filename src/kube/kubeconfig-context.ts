@@ -4,9 +4,9 @@
  * read here.
  */
 import { KubeAccessError } from '../errors.js';
-import { credentialsAuth, type Credentials, type KubeAuth, type Material } from './auth.js';
+import { credentialsAuth, type Credentials, type Impersonation, type KubeAuth, type Material } from './auth.js';
 import { pluginAuth } from './auth-plugin.js';
-import { booleanField, describeEntry, pathField, stringField, type Kubeconfig, type KubeconfigEntry } from './kubeconfig-file.js';
+import { booleanField, describeEntry, pathField, stringField, stringListField, stringListMapField, type Kubeconfig, type KubeconfigEntry } from './kubeconfig-file.js';
 
 export interface KubeContext {
   readonly name: string;
@@ -25,7 +25,7 @@ export async function resolveCurrentContext(config: Kubeconfig, where: string): 
   const user = referenced(config.users, context, 'user');
   const server = stringField(cluster, 'server');
   if (server === undefined) throw new KubeAccessError(`${cluster.file}: ${describeEntry(cluster)} has no server`);
-  const auth = isPluginUser(user) ? await pluginAuth(cluster, user, name) : await credentialsAuth({ ...clusterTls(cluster), ...userCredentials(user) });
+  const auth = isPluginUser(user) ? await pluginAuth(cluster, user, name, impersonation(user)) : await credentialsAuth({ ...clusterTls(cluster), ...userCredentials(user) });
   return { name, server, namespace: stringField(context, 'namespace')?.trim() || undefined, auth };
 }
 
@@ -59,8 +59,21 @@ function userCredentials(user: KubeconfigEntry): Omit<Credentials, 'ca' | 'insec
     key: material(user, 'client-key', 'client key'),
     token: token(user),
     basic: username === undefined ? undefined : { username, password: stringField(user, 'password') ?? '' },
-    impersonate: stringField(user, 'as'),
+    impersonate: impersonation(user),
   };
+}
+
+/** `as` with its `as-uid`, `as-groups` and `as-user-extra`, which kubectl refuses without it. */
+function impersonation(user: KubeconfigEntry): Impersonation | undefined {
+  const name = stringField(user, 'as');
+  const uid = stringField(user, 'as-uid');
+  const groups = stringListField(user, 'as-groups');
+  const extra = stringListMapField(user, 'as-user-extra');
+  if (name !== undefined) return { user: name, uid, groups, extra };
+  if (uid !== undefined || groups.length > 0 || Object.keys(extra).length > 0) {
+    throw new KubeAccessError(`${user.file}: ${describeEntry(user)} sets as-uid, as-groups or as-user-extra without as: impersonation needs a user name`);
+  }
+  return undefined;
 }
 
 /** `<key>-data` (base64) wins over the file `<key>`, as in client-go. */

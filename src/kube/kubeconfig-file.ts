@@ -63,6 +63,27 @@ export function stringField(entry: KubeconfigEntry, key: string): string | undef
   return value;
 }
 
+/** A list of strings (`as-groups`); absent and null are empty. */
+export function stringListField(entry: KubeconfigEntry, key: string): string[] {
+  const value = entry.fields[key];
+  if (value === undefined || value === null) return [];
+  if (!isStringList(value)) throw fieldError(entry, key, 'a list of strings');
+  return value;
+}
+
+/** A mapping of names to lists of strings (`as-user-extra`); absent and null (the map or a list) are empty. */
+export function stringListMapField(entry: KubeconfigEntry, key: string): Record<string, string[]> {
+  const value = entry.fields[key];
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value)) throw fieldError(entry, key, 'a mapping of names to lists of strings');
+  const lists: Record<string, string[]> = {};
+  for (const [name, list] of Object.entries(value)) {
+    if (list !== null && !isStringList(list)) throw fieldError(entry, key, 'a mapping of names to lists of strings');
+    lists[name] = list ?? [];
+  }
+  return lists;
+}
+
 export function booleanField(entry: KubeconfigEntry, key: string): boolean {
   const value = entry.fields[key];
   if (value === undefined || value === null) return false;
@@ -134,6 +155,10 @@ async function readIfPresent(file: string): Promise<{ file: string; text: string
     if (err instanceof KubeAccessError && (err.cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   });
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -468,6 +468,30 @@ describe('bucket-agent init', () => {
       assert.match(errorMessage(run), new RegExp(`^permission denied: cannot list secrets in namespace ${ns} \\(apiserver: .*\\)\\. Grant it with a Role rule: apiGroups \\[""\\], resources \\["secrets"\\], verbs \\["list"\\]`));
     });
 
+    it('impersonates as the kubeconfig says: a user without rights is denied, in system:masters it renders', async () => {
+      const ns = await env.newNamespace('rbac');
+      const bucket = await provisioned(ns, 'imp');
+      const admin = readJson(env.kubeconfigPath) as { users: { user: Record<string, unknown> }[] };
+      let seq = 0;
+      const actingAs = async (impersonation: Record<string, unknown>): Promise<string> => {
+        const users = admin.users.map((entry) => ({ ...entry, user: { ...entry.user, ...impersonation } }));
+        const path = join(work, `kubeconfig-as-${++seq}.json`);
+        await writeFile(path, JSON.stringify({ ...admin, users }));
+        return path;
+      };
+      const denied = await runCli(baseArgs(ns, newOut(), await actingAs({ as: 'bucket-agent-nobody' })).concat('--bucket', 'imp', '--timeout', '20s'));
+      assertRunClean(denied);
+      assert.equal(denied.code, 6, denied.stderr);
+      assert.match(errorMessage(denied), /^permission denied: cannot list secrets in namespace .*User "bucket-agent-nobody" cannot list/);
+      // The apiserver takes the uid and the escaped extra key too, or it would refuse the request.
+      const master = { as: 'bucket-agent-nobody', 'as-uid': 'uid-1', 'as-groups': ['system:masters'], 'as-user-extra': { 'example.com/reason': ['e2e test'] } };
+      const out = newOut();
+      const run = await runCli(baseArgs(ns, out, await actingAs(master)).concat('--bucket', 'imp'));
+      assertRunClean(run);
+      assert.equal(run.code, 0, run.stderr);
+      assertRendered(out, 'imp', bucket);
+    });
+
     it('with list but no watch on Secrets: exit code 6 naming watch', async () => {
       const ns = await env.newNamespace('rbac');
       const kubeconfig = await env.serviceAccountKubeconfig(ns, 'no-watch', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }]);

@@ -122,6 +122,35 @@ describe('kubeconfig file: what a request gets', () => {
     assert.equal(insecure.rejectUnauthorized, false);
   });
 
+  it('impersonation: as-uid, as-groups and as-user-extra go with as, extra keys escaped as client-go does', async () => {
+    const user = {
+      token: 't',
+      as: 'jane',
+      'as-uid': 'uid-1',
+      'as-groups': ['devs', 'system:authenticated'],
+      'as-user-extra': { 'reason': ['audit'], 'example.com/team name%': ['a', 'b'], 'ü': ['x'], empty: null },
+    };
+    const headers = (await applied(await loadFile(kubeconfig({ user })))).headers as Record<string, unknown>;
+    assert.deepEqual(Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('Impersonate-'))), {
+      'Impersonate-User': 'jane',
+      'Impersonate-Uid': 'uid-1',
+      'Impersonate-Group': ['devs', 'system:authenticated'],
+      'Impersonate-Extra-reason': ['audit'],
+      'Impersonate-Extra-example.com%2Fteam%20name%25': ['a', 'b'],
+      'Impersonate-Extra-%C3%BC': ['x'],
+    });
+  });
+
+  it('impersonation fields of the wrong shape, or without as, are refused naming the field', async () => {
+    const refused = async (user: Record<string, unknown>, pattern: RegExp): Promise<void> => {
+      await assert.rejects(loadFile(kubeconfig({ user: { token: 't', ...user } })), rejectsWith(pattern));
+    };
+    await refused({ 'as-groups': ['devs'] }, /user "u" sets as-uid, as-groups or as-user-extra without as/);
+    await refused({ as: 'jane', 'as-groups': 'devs' }, /user "u": as-groups must be a list of strings$/);
+    await refused({ as: 'jane', 'as-user-extra': { reason: 'audit' } }, /user "u": as-user-extra must be a mapping of names to lists of strings$/);
+    await refused({ as: 'jane', 'as-user-extra': ['audit'] }, /as-user-extra must be a mapping/);
+  });
+
   it('namespace: the flag, else the context, else default', async () => {
     assert.equal((await loadFile(kubeconfig())).namespace, 'tenant-a');
     assert.equal((await loadFile(kubeconfig(), 'other')).namespace, 'other');
@@ -258,11 +287,17 @@ describe('exec plugin users: client-node runs the plugin', () => {
     await writeFile(join(dir, 'ca.crt'), 'PLUGIN CLUSTER CA');
     const loaded = await loadFile(kubeconfig({
       cluster: { server: 'https://eks.example:443', 'certificate-authority': join(dir, 'ca.crt') },
-      user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: ['exec-token'], env: [{ name: 'PLUGIN_SUFFIX', value: 'xyz' }], interactiveMode: 'Never' } },
+      user: {
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: ['exec-token'], env: [{ name: 'PLUGIN_SUFFIX', value: 'xyz' }], interactiveMode: 'Never' },
+        as: 'jane',
+        'as-groups': ['devs'],
+      },
     }));
     assert.equal(loaded.server, 'https://eks.example:443');
     const options = await applied(loaded);
     assert.equal(authorization(options), 'Bearer exec-token-xyz');
+    assert.equal((options.headers as Record<string, unknown>)['Impersonate-User'], 'jane');
+    assert.deepEqual((options.headers as Record<string, unknown>)['Impersonate-Group'], ['devs']);
     assert.equal(text(options.ca), 'PLUGIN CLUSTER CA');
     assert.equal(options.agent, undefined, "the client's own agent pool serves the request");
   });
