@@ -8,7 +8,9 @@ import type { BucketCredentials } from '../../src/credentials/types.js';
 import { CredentialsError } from '../../src/errors.js';
 import { RENDERERS, renderFiles } from '../../src/render/index.js';
 import type { Format, RenderedFile } from '../../src/render/types.js';
+import { REPO_ROOT } from '../env/tools.js';
 import { HOSTILE_VALUES, bucket, type HostileValue } from '../unit/render-fixtures.js';
+import type { Request as JsSdkRequest } from './aws-sdk-js-reader.js';
 
 /**
  * Helpers for the real-reader suite: rendered files go to a temp dir with plain fs, then the real
@@ -51,6 +53,27 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+export interface AwsFiles {
+  readonly config: string;
+  readonly credentials: string;
+}
+
+/**
+ * Runs ./aws-sdk-js-reader.ts as a Node app would run: a process of its own whose AWS_CONFIG_FILE
+ * and AWS_SHARED_CREDENTIALS_FILE point at `files`. Resolves to its answers, in query order.
+ */
+export function readWithJsSdk(files: AwsFiles, request: JsSdkRequest, extraEnv: NodeJS.ProcessEnv = {}): Promise<unknown[]> {
+  const env = cleanEnv({ AWS_CONFIG_FILE: files.config, AWS_SHARED_CREDENTIALS_FILE: files.credentials, ...extraEnv });
+  const reader = join(REPO_ROOT, 'dist/test/clients/aws-sdk-js-reader.js');
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [reader], { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err !== null) reject(new Error(`aws-sdk-js-reader failed: ${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout) as unknown[]);
+    });
+    child.stdin?.end(JSON.stringify(request));
+  });
 }
 
 export function makeTempDir(prefix: string): { dir: string; remove: () => void } {

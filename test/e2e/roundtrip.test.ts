@@ -1,7 +1,7 @@
 /**
  * Real round trips through the files `bucket-agent render` writes from a provisioned Bucket's
- * Secret: the aws CLI, rclone, s3cmd and restic each upload an object to SeaweedFS and read it
- * back, for every Secret layout. The flat Cozystack layout has an endpoint without scheme (https),
+ * Secret: the aws CLI, the AWS SDK for JavaScript v3, rclone, s3cmd and restic each upload an
+ * object to SeaweedFS and read it back, for every Secret layout. The flat Cozystack layout has an endpoint without scheme (https),
  * served by TLS in front of SeaweedFS; the clients trust the test CA through their own flags.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startTestEnv, type ProvisionedBucket, type TestEnv } from '../env/index.js';
 import { REPO_ROOT, requireProgram, toolPath } from '../env/tools.js';
+import { readWithJsSdk } from '../clients/readers.js';
 
 const BIN = join(REPO_ROOT, 'dist/src/bin.js');
 const CASES = [
@@ -98,6 +99,14 @@ for (const { layout, user } of CASES) {
       await run('aws', ['s3', 'cp', file, `s3://${bucket.bucketName}/aws.txt`, '--profile', bucket.name], awsEnv);
       await run('aws', ['s3', 'cp', `s3://${bucket.bucketName}/aws.txt`, join(scratch, 'aws.back')], awsEnv); // default profile
       assert.equal(readFileSync(join(scratch, 'aws.back'), 'utf8'), content);
+    });
+
+    it('AWS SDK for JavaScript v3 PutObject and GetObject (aws/ files; path style set in code)', async () => {
+      const files = { config: join(out, 'aws/config'), credentials: join(out, 'aws/credentials') };
+      const content = `js-sdk ${Date.now()} ${Math.random()}\n`;
+      const queries = [{ profile: bucket.name, bucket: bucket.bucketName, key: 'js-sdk.txt', body: content }];
+      const got = await readWithJsSdk(files, { mode: 'roundtrip', queries }, tls ? { NODE_EXTRA_CA_CERTS: env.caFile } : {});
+      assert.deepEqual(got, [content]);
     });
 
     it('rclone copy up and down (rclone/rclone.conf)', async () => {
