@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { startTestEnv, type BucketOptions, type ProvisionedBucket, type TestEnv } from '../env/index.js';
 import { REPO_ROOT } from '../env/tools.js';
 
@@ -499,6 +500,33 @@ describe('bucket-agent init', () => {
       assertRunClean(run);
       assert.equal(run.code, 6, run.stderr);
       assert.match(errorMessage(run), new RegExp(`permission denied: cannot watch secrets in namespace ${ns}`));
+    });
+  });
+
+  describe('on a cluster that does not serve the Bucket API (COSI without Cozystack)', () => {
+    let bare: ControlPlane | undefined;
+    before(async () => {
+      bare = await startControlPlane({ logDir: join(work, 'bare-control-plane') });
+    });
+    after(async () => bare?.stop());
+
+    it('says once that the API is not served, waits on the Secret alone, verifies and renders it when it comes', async () => {
+      const cluster = bare as ControlPlane;
+      const keys = await provisioned(await env.newNamespace('bare'), 'plain');
+      const ns = 'tenant-bare';
+      await cluster.createNamespace(ns);
+      const out = newOut();
+      const running = startCli(baseArgs(ns, out, cluster.kubeconfigPath).concat('--bucket', 'plain'));
+      await running.waitForLog(/Bucket status not readable, watching the Secret alone/);
+      const body = { metadata: { name: 'bucket-plain', namespace: ns }, stringData: bucketInfo(env.s3Endpoint, keys.bucketName, keys) };
+      await cluster.adminKubeConfig().makeApiClient(CoreV1Api).createNamespacedSecret({ namespace: ns, body });
+      const run = await running.done;
+      assertRunClean(run);
+      assert.equal(run.code, 0, run.stderr);
+      assertRendered(out, 'plain', keys);
+      const fallback = messages(run).filter((m) => m.startsWith('cannot read Buckets, waiting on the Secrets alone'));
+      assert.deepEqual(fallback, ['cannot read Buckets, waiting on the Secrets alone: buckets.apps.cozystack.io is not served by this apiserver'], run.stderr);
+      assert.ok(messages(run).some((m) => m.startsWith(`keys verified: listed S3 bucket ${keys.bucketName} `)), run.stderr);
     });
   });
 
