@@ -354,10 +354,11 @@ describe('bucket-agent init', () => {
   describe('keys that do not work fail verification with exit code 7, in plain words', () => {
     let ns: string;
     let real: ProvisionedBucket;
+    let other: ProvisionedBucket;
     before(async () => {
       ns = await env.newNamespace('verify');
-      real = await provisioned(ns, 'real');
-      await real.secretWritten;
+      [real, other] = await Promise.all([provisioned(ns, 'real'), provisioned(ns, 'other')]);
+      await Promise.all([real.secretWritten, other.secretWritten]);
     });
 
     const cases: { name: string; words: RegExp; reason: string; payload: () => Record<string, string> }[] = [
@@ -380,10 +381,29 @@ describe('bucket-agent init', () => {
         payload: () => bucketInfo(env.s3Endpoint, `${real.bucketName}-missing`, real),
       },
       {
+        name: 'access-denied',
+        reason: "valid keys on another key's bucket",
+        words: /the keys are valid but may not list this bucket \(access denied\) \(AccessDenied\)/,
+        payload: () => bucketInfo(env.s3Endpoint, other.bucketName, real),
+      },
+      {
         name: 'tls',
         reason: 'an https endpoint signed by an unknown CA (no --ca-file)',
         words: /TLS failure: the server certificate is not signed by a trusted CA \([A-Z_]+\); use --ca-file for a private CA/,
         payload: () => bucketInfo(env.s3TlsEndpoint, real.bucketName, real),
+      },
+      {
+        name: 'not-tls',
+        reason: 'https:// to an endpoint that speaks plain http',
+        words: /TLS failure: the server does not speak TLS on this port \(http endpoint given as https\?\) \([A-Z_]+\)/,
+        payload: () => bucketInfo(env.s3Endpoint.replace(/^http:/, 'https:'), real.bucketName, real),
+      },
+      {
+        name: 'dns',
+        reason: 'a host name that does not resolve',
+        // .invalid never resolves (RFC 6761); EAI_AGAIN where no resolver answers at all.
+        words: /DNS lookup of the S3 host failed \((ENOTFOUND|EAI_AGAIN)\)/,
+        payload: () => bucketInfo('http://s3.bucket-agent-test.invalid:8333', real.bucketName, real),
       },
       {
         name: 'connection',
