@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Go test tools (kube-apiserver, kine, SeaweedFS weed, helm) at the versions pinned in
-# scripts/tools/versions.env into ${BUCKET_AGENT_CACHE:-~/.cache/bucket-agent}/bin. Each build is
-# skipped when its binary is cached, so only the first run on a machine pays (tens of minutes).
+# Builds the Go test tools (kube-apiserver, kubectl, kine, SeaweedFS weed, helm, rclone) at the
+# versions pinned in scripts/tools/versions.env into ${BUCKET_AGENT_CACHE:-~/.cache/bucket-agent}/bin.
+# Each build is skipped when its binary is cached, so only the first run on a machine pays (tens of minutes).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 start=$(date +%s)

@@ -13,7 +13,7 @@
 //   talks to the apiserver or S3, for classes nothing here uses. The banner's own import of
 //   node:module is the one left (single quotes), and it has no such getters.
 // - Chunks sit beside the entry: cli.ts finds package.json at ../../ from its own module.
-// - No keepNames: it wraps every function and class in a naming call, ~2.5 ms of each start;
+// - No keepNames: it wraps every function and class in a naming call, ~1 ms of each start;
 //   error classes state their names (src/errors.ts). Dependencies' own names may be minified.
 // - punycode: tr46 (client-node -> node-fetch -> whatwg-url) requires Node's deprecated builtin;
 //   outside node_modules Node >= 22 prints DEP0040 for it on every start. The userland package

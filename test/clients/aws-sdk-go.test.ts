@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RENDERERS } from '../../src/render/index.js';
 import { REPO_ROOT, cacheDir, requireProgram } from '../env/tools.js';
 import { HOSTILE_VALUES, HTTP_ENDPOINT, REAL_ACCESS_KEY, REAL_SECRET_KEY, bucket } from '../unit/render-fixtures.js';
-import { acceptedBy, cleanEnv, itRefuses, makeTempDir, show, writeFiles } from './readers.js';
+import { acceptedBy, cleanEnv, itRefuses, makeTempDir, run, show, writeFiles } from './readers.js';
 
 /**
  * The AWS SDK for Go v2 reads Velero's `cloud` file (velero-plugin-for-aws >= 1.10) and the aws/
@@ -39,16 +38,6 @@ function sdkVersion(): string {
   return version;
 }
 
-function exec(program: string, args: readonly string[], opts: { cwd?: string; input?: string; timeoutMs: number }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(program, [...args], { cwd: opts.cwd, env: cleanEnv(), encoding: 'utf8', timeout: opts.timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`${program} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
-      else resolve(stdout);
-    });
-    child.stdin?.end(opts.input ?? '');
-  });
-}
-
 /** The reader binary, built once per SDK version into the tool cache (a cold build takes ~1 min). */
 async function goReader(): Promise<string> {
   const bin = join(cacheDir(), 'bin', `aws-sdk-go-reader-${sdkVersion()}`);
@@ -56,13 +45,13 @@ async function goReader(): Promise<string> {
   const go = requireProgram('go', INSTALL_GO);
   mkdirSync(join(cacheDir(), 'bin'), { recursive: true });
   const partial = `${bin}.${process.pid}.tmp`;
-  await exec(go, ['build', '-o', partial, '.'], { cwd: SOURCE_DIR, timeoutMs: 10 * 60_000 });
+  await run(go, ['build', '-o', partial, '.'], cleanEnv(), { cwd: SOURCE_DIR, timeoutMs: 10 * 60_000 });
   renameSync(partial, bin);
   return bin;
 }
 
 async function readAll(reader: string, queries: readonly Query[]): Promise<Settings[]> {
-  return JSON.parse(await exec(reader, [], { input: JSON.stringify(queries), timeoutMs: 60_000 })) as Settings[];
+  return JSON.parse((await run(reader, [], cleanEnv(), { input: JSON.stringify(queries) })).stdout) as Settings[];
 }
 
 describe('AWS SDK for Go v2 reads aws/ and velero/', { timeout: 15 * 60_000 }, () => {

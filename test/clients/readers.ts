@@ -22,13 +22,22 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+export interface RunOptions {
+  readonly cwd?: string;
+  /** Written to stdin, which is then closed; without it stdin is left alone. */
+  readonly input?: string;
+  readonly timeoutMs?: number;
+}
+
 /** Runs a program without a shell; rejects with its stderr on a non-zero exit. */
-export function run(program: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+export function run(program: string, args: readonly string[], env: NodeJS.ProcessEnv, options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(program, [...args], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
+    const execOptions = { env, cwd: options.cwd, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000 } as const;
+    const child = execFile(program, [...args], execOptions, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`${program} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
       else resolve({ stdout, stderr });
     });
+    if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
 
@@ -64,16 +73,11 @@ export interface AwsFiles {
  * Runs ./aws-sdk-js-reader.ts as a Node app would run: a process of its own whose AWS_CONFIG_FILE
  * and AWS_SHARED_CREDENTIALS_FILE point at `files`. Resolves to its answers, in query order.
  */
-export function readWithJsSdk(files: AwsFiles, request: JsSdkRequest, extraEnv: NodeJS.ProcessEnv = {}): Promise<unknown[]> {
+export async function readWithJsSdk(files: AwsFiles, request: JsSdkRequest, extraEnv: NodeJS.ProcessEnv = {}): Promise<unknown[]> {
   const env = cleanEnv({ AWS_CONFIG_FILE: files.config, AWS_SHARED_CREDENTIALS_FILE: files.credentials, ...extraEnv });
   const reader = join(REPO_ROOT, 'dist/test/clients/aws-sdk-js-reader.js');
-  return new Promise((resolve, reject) => {
-    const child = execFile(process.execPath, [reader], { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err !== null) reject(new Error(`aws-sdk-js-reader failed: ${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout) as unknown[]);
-    });
-    child.stdin?.end(JSON.stringify(request));
-  });
+  const { stdout } = await run(process.execPath, [reader], env, { input: JSON.stringify(request) });
+  return JSON.parse(stdout) as unknown[];
 }
 
 export function makeTempDir(prefix: string): { dir: string; remove: () => void } {
