@@ -18,7 +18,7 @@ kube_wrapper_setup "$TOOL" "$VERSION"
 echo "[tools] $TOOL $VERSION: fetching k8s.io/kubernetes go.mod"
 KUBE_JSON="$(go mod download -json "k8s.io/kubernetes@$VERSION")"
 KUBE_GOMOD="$(echo "$KUBE_JSON" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
-KUBE_COMMIT="$(echo "$KUBE_JSON" | sed -n 's/^[[:space:]]*"Hash": "\(.*\)",\{0,1\}$/\1/p' | head -1)"
+KUBE_COMMIT="$(echo "$KUBE_JSON" | sed -n 's/^[[:space:]]*"Hash": "\(.*\)",\{0,1\}$/\1/p' | sed -n 1p)"
 [ -f "$KUBE_GOMOD" ] || { echo "[tools] cannot read go.mod of k8s.io/kubernetes@$VERSION" >&2; exit 1; }
 GO_DIRECTIVE="$(sed -n 's/^go \(.*\)$/\1/p' "$KUBE_GOMOD")"
 GODEBUG_DIRECTIVE="$(sed -n 's/^godebug \(.*\)$/\1/p' "$KUBE_GOMOD")"

@@ -12,5 +12,6 @@ START=$(date +%s)
 
 echo "[tools] $TOOL $VERSION: go install (a few minutes cold)"
 go_install_tool "$TOOL" "$VERSION" "github.com/rclone/rclone@$VERSION" "-s -w -X github.com/rclone/rclone/fs.Version=$VERSION"
-"$CACHE_BIN/$TOOL-$VERSION" version | head -1
+# sed reads to the end, so rclone never dies of SIGPIPE under pipefail (head would exit early).
+"$CACHE_BIN/$TOOL-$VERSION" version | sed -n 1p
 tool_built "$TOOL" "$VERSION" "$START"
