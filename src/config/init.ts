@@ -4,6 +4,7 @@ import { isDns1123Label } from '../credentials/index.js';
 import { UsageError } from '../errors.js';
 import type { PodRef } from '../kube/events.js';
 import type { KubeSource } from '../kube/kubeconfig.js';
+import type { ProxyEnvironment } from '../kube/proxy-env.js';
 import type { LogOptions } from '../log.js';
 import { logOptionsFrom, parseList, type CommonArgs } from './common.js';
 import { OUTPUT_OPTIONS, outputConfigFrom, type OutputArgs, type OutputConfig } from './render.js';
@@ -21,6 +22,14 @@ export const ENV_KUBERNETES_SERVICE_PORT = 'KUBERNETES_SERVICE_PORT';
 /** kubectl's lookup outside a pod: KUBECONFIG's files, else ~/.kube/config. */
 export const ENV_KUBECONFIG = 'KUBECONFIG';
 export const ENV_HOME = 'HOME';
+/**
+ * The proxy variables Go's http.ProxyFromEnvironment reads (kubectl uses it when the cluster has
+ * no proxy-url), each name before its lower-case form; REQUEST_METHOD marks a CGI environment.
+ */
+export const ENV_HTTPS_PROXY = ['HTTPS_PROXY', 'https_proxy'] as const;
+export const ENV_HTTP_PROXY = ['HTTP_PROXY', 'http_proxy'] as const;
+export const ENV_NO_PROXY = ['NO_PROXY', 'no_proxy'] as const;
+export const ENV_REQUEST_METHOD = 'REQUEST_METHOD';
 
 export const INIT_OPTIONS = {
   bucket: {
@@ -81,6 +90,8 @@ export interface InitConfig {
    * --kubeconfig points at another (management) cluster from inside a pod.
    */
   readonly eventsKube: KubeSource;
+  /** HTTPS_PROXY, NO_PROXY, ...: used for the apiserver when its cluster sets no proxy-url. */
+  readonly proxyEnv: ProxyEnvironment;
   readonly timeoutMs: number;
   readonly progressIntervalMs: number;
   /** Undefined with --no-verify. */
@@ -101,6 +112,7 @@ export function initConfigFrom(args: InitArgs, stderrIsTTY: boolean, env: NodeJS
     namespace: optionalName(args.namespace, 'namespace'),
     kube: kubeSourceFrom(args.kubeconfig, env),
     eventsKube: eventsSourceFrom(args.kubeconfig, env),
+    proxyEnv: proxyEnvironmentFrom(env),
     timeoutMs: parseDuration(args.timeout, 'timeout'),
     progressIntervalMs: parseDuration(args['progress-interval'], 'progress-interval'),
     verify: args.verify
@@ -168,6 +180,12 @@ function defaultKubeconfigPaths(env: NodeJS.ProcessEnv): string[] {
   if (listed.length > 0) return listed;
   const home = env[ENV_HOME] ?? '';
   return home === '' ? [] : [join(home, '.kube', 'config')];
+}
+
+/** Go's getEnvAny: the first of the names that is set and not empty. */
+export function proxyEnvironmentFrom(env: NodeJS.ProcessEnv): ProxyEnvironment {
+  const any = (names: readonly string[]): string => names.map((name) => env[name] ?? '').find((value) => value !== '') ?? '';
+  return { httpsProxy: any(ENV_HTTPS_PROXY), httpProxy: any(ENV_HTTP_PROXY), noProxy: any(ENV_NO_PROXY), cgi: (env[ENV_REQUEST_METHOD] ?? '') !== '' };
 }
 
 function eventsSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {

@@ -3,8 +3,10 @@
  * to every request. Files are read again each time, so a rotated service-account token or client
  * certificate is used without a restart (requests are few; reading is cheaper than watching).
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type https from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { KubeAccessError } from '../errors.js';
 
 export interface KubeAuth {
@@ -34,11 +36,51 @@ export interface Impersonation {
   readonly extra: Readonly<Record<string, readonly string[]>>;
 }
 
-/** Reads the files once now, so a wrong path fails at start, naming the file, not at the first request. */
-export async function credentialsAuth(credentials: Credentials): Promise<KubeAuth> {
+/**
+ * Reads the files once now, so a wrong path fails at start, naming the file, not at the first
+ * request. With `checkPem` (kubeconfig files; the kubelet's own mounts are trusted) the material
+ * must also parse, as client-go requires before its first request: node would ignore a CA that
+ * is not PEM and fail only at the TLS handshake, which looks like a network fault and is retried.
+ */
+export async function credentialsAuth(credentials: Credentials, checkPem = false): Promise<KubeAuth> {
   const auth: KubeAuth = { apply: (options) => applyCredentials(credentials, options) };
-  await auth.apply({});
+  const first: https.RequestOptions = {};
+  await auth.apply(first);
+  if (checkPem) checkTlsMaterial(credentials, first);
   return auth;
+}
+
+function checkTlsMaterial(credentials: Credentials, options: https.RequestOptions): void {
+  if (Buffer.isBuffer(options.ca) && !holdsCertificate(options.ca)) throw pemError(credentials.ca, 'holds no PEM certificate');
+  if (options.cert === undefined || options.key === undefined) return;
+  try {
+    createSecureContext({ cert: options.cert, key: options.key });
+  } catch (err) {
+    throw pemError(credentials.cert, `and the ${credentials.key?.what ?? 'client key'} do not form a usable pair (${opensslReason(err)})`);
+  }
+}
+
+/** OpenSSL's reason only (`no start line`, `key values mismatch`): it never quotes the PEM. */
+function opensslReason(err: unknown): string {
+  return /::(.+)$/.exec((err as Error).message)?.[1] ?? (err as NodeJS.ErrnoException).code ?? 'unreadable';
+}
+
+/** As Go's AppendCertsFromPEM: one CERTIFICATE block that parses is enough. */
+function holdsCertificate(pem: Buffer): boolean {
+  const blocks = pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.some((block) => {
+    try {
+      new X509Certificate(block);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function pemError(material: Material | undefined, problem: string): KubeAccessError {
+  const where = material === undefined ? 'TLS material' : 'file' in material ? `${material.what} ${material.file}` : material.what;
+  return new KubeAccessError(`the ${where} ${problem}`);
 }
 
 /** Names the file and the errno code only: the path is ours, the content may be a key. */

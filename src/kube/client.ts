@@ -10,6 +10,7 @@ import https from 'node:https';
 import { KubeAccessError } from '../errors.js';
 import type { KubeAuth } from './auth.js';
 import { KubeApiError, KubeConnectionError, type KubeStatus } from './errors.js';
+import { tunnelHttpAgent, tunnelHttpsAgent } from './proxy.js';
 import { resourcePath, type ApiTarget, type ResourceType } from './resources.js';
 import { openWatch, type WatchHandlers, type WatchStream } from './watch-stream.js';
 
@@ -43,13 +44,16 @@ interface Sent {
 export class KubeClient {
   readonly server: string;
   private readonly auth: KubeAuth;
-  private readonly pool = new AgentPool({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  private readonly pool: AgentPool;
   /** Watches hold their connection for minutes: never queue them behind, or in front of, requests. */
-  private readonly watchPool = new AgentPool({ keepAlive: false });
+  private readonly watchPool: AgentPool;
 
-  constructor(auth: KubeAuth, server: string) {
+  /** `proxy`: an http:// proxy that every request and watch tunnels through (kubeconfig.ts decides). */
+  constructor(auth: KubeAuth, server: string, proxy?: URL) {
     this.auth = auth;
     this.server = server.replace(/\/+$/, '');
+    this.pool = new AgentPool({ keepAlive: true, maxSockets: MAX_SOCKETS }, proxy);
+    this.watchPool = new AgentPool({ keepAlive: false }, proxy);
   }
 
   get<T>(resource: ResourceType, namespace: string, name: string, options: RequestOptions = {}): Promise<T> {
@@ -165,20 +169,24 @@ function parseStatus(body: Buffer): KubeStatus {
 class AgentPool {
   private key = '';
   private agent: https.Agent | undefined;
+  private plain: http.Agent | undefined;
   private readonly settings: https.AgentOptions;
+  private readonly proxy: URL | undefined;
 
-  constructor(settings: https.AgentOptions) {
+  constructor(settings: https.AgentOptions, proxy: URL | undefined) {
     this.settings = settings;
+    this.proxy = proxy;
   }
 
   agentFor(options: https.RequestOptions, url: URL): http.Agent | undefined {
-    // Plain http needs no TLS pool: node's global agent serves it.
-    if (url.protocol === 'http:') return undefined;
+    // Plain http needs no TLS pool: node's global agent serves it, unless it must be tunnelled.
+    if (url.protocol === 'http:') return this.proxy === undefined ? undefined : (this.plain ??= tunnelHttpAgent(this.proxy, this.settings));
     const key = [options.ca, options.cert, options.key, options.rejectUnauthorized, options.servername].map(fingerprint).join('|');
     if (this.agent === undefined || key !== this.key) {
       this.agent?.destroy();
       this.key = key;
-      this.agent = new https.Agent({
+      const make = this.proxy === undefined ? (o: https.AgentOptions): https.Agent => new https.Agent(o) : tunnelHttpsAgent.bind(undefined, this.proxy);
+      this.agent = make({
         ...this.settings,
         ca: options.ca,
         cert: options.cert,
@@ -193,6 +201,8 @@ class AgentPool {
   close(): void {
     this.agent?.destroy();
     this.agent = undefined;
+    this.plain?.destroy();
+    this.plain = undefined;
   }
 }
 

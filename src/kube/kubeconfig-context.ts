@@ -6,6 +6,7 @@
 import { KubeAccessError } from '../errors.js';
 import { credentialsAuth, type Credentials, type Impersonation, type KubeAuth, type Material } from './auth.js';
 import { pluginAuth } from './auth-plugin.js';
+import { base64Field, checkCluster, checkUser, fieldProblem, normalizeServer } from './kubeconfig-checks.js';
 import { booleanField, describeEntry, pathField, stringField, stringListField, stringListMapField, type Kubeconfig, type KubeconfigEntry } from './kubeconfig-file.js';
 
 export interface KubeContext {
@@ -13,6 +14,8 @@ export interface KubeContext {
   readonly server: string;
   readonly namespace: string | undefined;
   readonly auth: KubeAuth;
+  /** The cluster's `proxy-url`; undefined leaves the choice to the environment (kubeconfig.ts). */
+  readonly proxyUrl: URL | undefined;
 }
 
 /** `where` names the kubeconfig in errors about the context itself (`--kubeconfig /path`). */
@@ -23,10 +26,27 @@ export async function resolveCurrentContext(config: Kubeconfig, where: string): 
   if (context === undefined) throw new KubeAccessError(`${where}: current-context "${name}" is not among its contexts`);
   const cluster = referenced(config.clusters, context, 'cluster');
   const user = referenced(config.users, context, 'user');
-  const server = stringField(cluster, 'server');
-  if (server === undefined) throw new KubeAccessError(`${cluster.file}: ${describeEntry(cluster)} has no server`);
-  const auth = isPluginUser(user) ? await pluginAuth(cluster, user, name, impersonation(user)) : await credentialsAuth({ ...clusterTls(cluster), ...userCredentials(user) });
-  return { name, server, namespace: stringField(context, 'namespace')?.trim() || undefined, auth };
+  const raw = stringField(cluster, 'server');
+  if (raw === undefined) throw new KubeAccessError(`${cluster.file}: ${describeEntry(cluster)} has no server`);
+  // Everything kubectl checks before its first request, before any file is read or plugin run.
+  checkCluster(cluster);
+  checkUser(user);
+  const proxy = proxyUrl(cluster);
+  const { server, auth } = await connection(cluster, user, name, raw);
+  return { name, server, namespace: stringField(context, 'namespace')?.trim() || undefined, auth, proxyUrl: proxy };
+}
+
+async function connection(cluster: KubeconfigEntry, user: KubeconfigEntry, context: string, raw: string): Promise<{ server: string; auth: KubeAuth }> {
+  const tls = clusterTls(cluster);
+  if (isPluginUser(user)) {
+    // The plugin's own credentials come later; the cluster's CA is checked now, as for the rest.
+    await credentialsAuth(tls, true);
+    return { server: normalizeServer(cluster, raw, tls.ca !== undefined || tls.insecure), auth: await pluginAuth(cluster, user, context, impersonation(user)) };
+  }
+  const credentials = userCredentials(user);
+  // rest.DefaultServerUrlFor: https:// for a scheme-less server only with TLS settings.
+  const server = normalizeServer(cluster, raw, tls.ca !== undefined || tls.insecure || credentials.cert !== undefined);
+  return { server, auth: await credentialsAuth({ ...tls, ...credentials }, true) };
 }
 
 function referenced(defined: ReadonlyMap<string, KubeconfigEntry>, context: KubeconfigEntry, kind: 'cluster' | 'user'): KubeconfigEntry {
@@ -42,14 +62,31 @@ function isPluginUser(user: KubeconfigEntry): boolean {
 }
 
 function clusterTls(cluster: KubeconfigEntry): Pick<Credentials, 'ca' | 'insecure' | 'servername'> {
-  if (stringField(cluster, 'proxy-url') !== undefined) {
-    throw new KubeAccessError(`${cluster.file}: ${describeEntry(cluster)} sets proxy-url, which bucket-agent does not support: give a server it reaches directly`);
-  }
   return {
     ca: material(cluster, 'certificate-authority', 'certificate authority'),
     insecure: booleanField(cluster, 'insecure-skip-tls-verify'),
     servername: stringField(cluster, 'tls-server-name'),
   };
+}
+
+/**
+ * clientcmd's parseProxyURL accepts http, https and socks5; only http:// tunnels are built here
+ * (proxy.ts), so the other two are refused by name rather than bypassed.
+ */
+function proxyUrl(cluster: KubeconfigEntry): URL | undefined {
+  const raw = stringField(cluster, 'proxy-url');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw fieldProblem(cluster, 'proxy-url', 'is not a URL');
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme === 'https' || scheme === 'socks5') throw fieldProblem(cluster, 'proxy-url', `is a ${scheme}:// proxy: kubectl supports it, bucket-agent only http:// proxies`);
+  if (scheme !== 'http') throw fieldProblem(cluster, 'proxy-url', `has the unsupported scheme ${scheme} (kubectl takes http, https or socks5)`);
+  if (url.hostname === '') throw fieldProblem(cluster, 'proxy-url', 'names no host');
+  return url;
 }
 
 function userCredentials(user: KubeconfigEntry): Omit<Credentials, 'ca' | 'insecure' | 'servername'> {
@@ -76,10 +113,10 @@ function impersonation(user: KubeconfigEntry): Impersonation | undefined {
   return undefined;
 }
 
-/** `<key>-data` (base64) wins over the file `<key>`, as in client-go. */
+/** `<key>-data` (base64) or the file `<key>`; both at once is refused (kubeconfig-checks.ts). */
 function material(entry: KubeconfigEntry, key: string, what: string): Material | undefined {
-  const data = stringField(entry, `${key}-data`);
-  if (data !== undefined) return { what, data: Buffer.from(data, 'base64') };
+  const data = base64Field(entry, `${key}-data`);
+  if (data !== undefined) return { what: `${key}-data of ${describeEntry(entry)} in ${entry.file}`, data };
   const file = pathField(entry, key);
   return file === undefined ? undefined : { what, file };
 }

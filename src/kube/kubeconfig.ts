@@ -11,6 +11,7 @@ import { KubeAccessError } from '../errors.js';
 import { credentialsAuth, readError, type KubeAuth } from './auth.js';
 import { resolveCurrentContext } from './kubeconfig-context.js';
 import { readKubeconfig, readMergedKubeconfig } from './kubeconfig-file.js';
+import { NO_PROXY_ENVIRONMENT, proxyFromEnvironment, type ProxyEnvironment } from './proxy-env.js';
 
 /**
  * Where the cluster credentials come from; src/config/ fills in what it reads from the
@@ -35,13 +36,26 @@ export interface LoadedKubeConfig {
   readonly namespace: string;
   /** For logs: `in-cluster service account`, `kubeconfig /path (context x)`. */
   readonly description: string;
+  /** The http:// proxy every request and watch goes through; undefined: direct. */
+  readonly proxy: URL | undefined;
 }
 
-type Found = Omit<LoadedKubeConfig, 'namespace'> & { readonly namespace: string | undefined };
+export interface LoadOptions {
+  /** HTTPS_PROXY, NO_PROXY, ... as src/config/ read them; none by default. */
+  readonly proxyEnv?: ProxyEnvironment;
+  readonly serviceAccountDir?: string;
+}
 
-export async function loadKubeConfig(source: KubeSource, namespaceFlag: string | undefined, serviceAccountDir = SERVICE_ACCOUNT_DIR): Promise<LoadedKubeConfig> {
-  const found = await load(source, serviceAccountDir);
-  return { ...found, namespace: namespaceFlag ?? found.namespace ?? 'default' };
+type Found = Omit<LoadedKubeConfig, 'namespace' | 'proxy'> & { readonly namespace: string | undefined; readonly proxyUrl?: URL };
+
+export async function loadKubeConfig(source: KubeSource, namespaceFlag: string | undefined, options: LoadOptions = {}): Promise<LoadedKubeConfig> {
+  const { proxyUrl, ...found } = await load(source, options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
+  // As client-go: the cluster's proxy-url for everything, else http.ProxyFromEnvironment (in a pod too).
+  const proxy = proxyUrl ?? proxyFromEnvironment(options.proxyEnv ?? NO_PROXY_ENVIRONMENT, new URL(found.server));
+  if (proxy !== undefined && proxy.protocol !== 'http:') {
+    throw new KubeAccessError(`the environment's proxy for ${found.server} is a ${proxy.protocol.slice(0, -1)}:// proxy (HTTPS_PROXY/HTTP_PROXY): kubectl supports it, bucket-agent only http:// proxies`);
+  }
+  return { ...found, proxy, namespace: namespaceFlag ?? found.namespace ?? 'default' };
 }
 
 function load(source: KubeSource, serviceAccountDir: string): Promise<Found> {

@@ -9,7 +9,8 @@ import { TimeoutError, VerifyError, type BucketAgentError } from '../errors.js';
 import type { WriteResult } from '../files/atomic-writer.js';
 import { KubeClient } from '../kube/client.js';
 import { createEventRecorder, NO_EVENTS, type EventRecorder } from '../kube/events.js';
-import { loadKubeConfig } from '../kube/kubeconfig.js';
+import { loadKubeConfig, type LoadedKubeConfig } from '../kube/kubeconfig.js';
+import { describeProxy } from '../kube/proxy.js';
 import type { Logger } from '../log.js';
 import { BucketWaiter, type WaiterContext } from './init-bucket.js';
 import { progressLine, timeoutSummary } from './init-report.js';
@@ -19,11 +20,11 @@ import { writeBuckets } from './render.js';
 export async function runInit(config: InitConfig, log: Logger): Promise<WriteResult> {
   const started = Date.now();
   const plan = config.verify === undefined ? undefined : await verifyPlanFrom(config.verify);
-  const kube = await loadKubeConfig(config.kube, config.namespace);
-  const client = new KubeClient(kube.auth, kube.server);
+  const kube = await loadKubeConfig(config.kube, config.namespace, { proxyEnv: config.proxyEnv });
+  const client = new KubeClient(kube.auth, kube.server, kube.proxy);
   const eventsClient = await eventsClientFor(config, client, log);
   const events = config.pod === undefined || eventsClient === undefined ? NO_EVENTS : createEventRecorder(eventsClient, config.pod, log);
-  log.info({ server: kube.server, namespace: kube.namespace, buckets: config.buckets.map((b) => b.name) }, `using ${kube.description}`);
+  log.info({ server: kube.server, namespace: kube.namespace, buckets: config.buckets.map((b) => b.name) }, `using ${describeSource(kube)}`);
   const ctx = waiterContext(client, { namespace: kube.namespace, user: config.user }, log, events);
   const waiters = config.buckets.map((request) => new BucketWaiter(request, ctx));
   try {
@@ -45,13 +46,17 @@ export async function runInit(config: InitConfig, log: Logger): Promise<WriteRes
   }
 }
 
+function describeSource(kube: LoadedKubeConfig): string {
+  return kube.proxy === undefined ? kube.description : `${kube.description} through proxy ${describeProxy(kube.proxy)}`;
+}
+
 /** The client for the pod's own cluster: the same one unless the Buckets live elsewhere. */
 async function eventsClientFor(config: InitConfig, client: KubeClient, log: Logger): Promise<KubeClient | undefined> {
   if (config.pod === undefined) return undefined;
   if (config.eventsKube.kind === config.kube.kind) return client;
   try {
-    const own = await loadKubeConfig(config.eventsKube, undefined);
-    return new KubeClient(own.auth, own.server);
+    const own = await loadKubeConfig(config.eventsKube, undefined, { proxyEnv: config.proxyEnv });
+    return new KubeClient(own.auth, own.server, own.proxy);
   } catch (err) {
     log.warn(`cannot record Events on the pod, continuing without them: ${err instanceof Error ? err.message : 'unknown error'}`);
     return undefined;

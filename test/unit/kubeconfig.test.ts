@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,15 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { KubeAccessError } from '../../src/errors.js';
 import { loadKubeConfig, type KubeSource, type LoadedKubeConfig } from '../../src/kube/kubeconfig.js';
+import { REPO_ROOT } from '../env/tools.js';
+
+/** Real PEM (test/fixtures/tls): kubeconfig material must parse, as kubectl requires. */
+const pem = (name: string): string => readFileSync(join(REPO_ROOT, 'test/fixtures/tls', name), 'utf8');
+const CA_PEM = pem('a.crt');
+const CERT_PEM = pem('b.crt');
+const KEY_PEM = pem('b.key');
+const OTHER_CERT_PEM = pem('a.crt');
+const OTHER_KEY_PEM = pem('a.key');
 
 const dirs: string[] = [];
 after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -71,53 +81,54 @@ function rejectsWith(pattern: RegExp): (err: unknown) => boolean {
 describe('kubeconfig file: what a request gets', () => {
   it('inline data: CA, client certificate and key, TLS server name; headers kept', async () => {
     const loaded = await loadFile(kubeconfig({
-      cluster: { server: 'https://10.0.0.1:6443', 'certificate-authority-data': b64('CA PEM'), 'tls-server-name': 'kubernetes' },
-      user: { 'client-certificate-data': b64('CERT PEM'), 'client-key-data': b64('KEY PEM') },
+      cluster: { server: 'https://10.0.0.1:6443', 'certificate-authority-data': b64(CA_PEM), 'tls-server-name': 'kubernetes' },
+      user: { 'client-certificate-data': b64(CERT_PEM), 'client-key-data': b64(KEY_PEM) },
     }));
     assert.equal(loaded.server, 'https://10.0.0.1:6443');
     assert.match(loaded.description, /^kubeconfig \/.*\/config \(context ctx\)$/);
     const options = await applied(loaded);
-    assert.deepEqual([text(options.ca), text(options.cert), text(options.key)], ['CA PEM', 'CERT PEM', 'KEY PEM']);
+    assert.deepEqual([text(options.ca), text(options.cert), text(options.key)], [CA_PEM, CERT_PEM, KEY_PEM]);
     assert.equal(options.servername, 'kubernetes');
     assert.equal(options.rejectUnauthorized, true);
     assert.deepEqual(options.headers, { Accept: 'application/json' }, 'no Authorization without a token or password');
   });
 
   it('file paths relative to the kubeconfig directory, not the working directory', async () => {
-    const dir = await fixture({ 'pki/ca.crt': 'CA FROM FILE', 'pki/client.crt': 'CERT FROM FILE', 'client.key': 'KEY FROM FILE', 'kube/.keep': '' });
+    const dir = await fixture({ 'pki/ca.crt': CA_PEM, 'pki/client.crt': CERT_PEM, 'client.key': KEY_PEM, 'kube/.keep': '' });
     // An absolute path stays as it is.
     await writeFile(join(dir, 'kube/config'), kubeconfig({
       cluster: { server: 'https://mgmt.example:6443', 'certificate-authority': '../pki/ca.crt' },
       user: { 'client-certificate': '../pki/client.crt', 'client-key': join(dir, 'client.key') },
     }));
     const options = await applied(await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'kube/config') }, undefined));
-    assert.deepEqual([text(options.ca), text(options.cert), text(options.key)], ['CA FROM FILE', 'CERT FROM FILE', 'KEY FROM FILE']);
+    assert.deepEqual([text(options.ca), text(options.cert), text(options.key)], [CA_PEM, CERT_PEM, KEY_PEM]);
   });
 
-  it('inline data wins over a file; tokenFile over token, read again on every request (rotation)', async () => {
-    const dir = await fixture({ token: 'first-token\n', 'client.crt': 'OLD CERT' });
+  it('tokenFile over token, files read again on every request (rotation)', async () => {
+    const dir = await fixture({ token: 'first-token\n', 'client.crt': CERT_PEM, 'client.key': KEY_PEM });
     await writeFile(join(dir, 'config'), kubeconfig({
-      cluster: { server: 'https://mgmt.example:6443', 'certificate-authority': 'missing.crt', 'certificate-authority-data': b64('INLINE CA') },
-      user: { tokenFile: 'token', token: 'static-token', 'client-certificate': 'client.crt', 'client-key-data': b64('KEY') },
+      cluster: { server: 'https://mgmt.example:6443', 'certificate-authority-data': b64(CA_PEM) },
+      user: { tokenFile: 'token', token: 'static-token', 'client-certificate': 'client.crt', 'client-key': 'client.key' },
     }));
     const loaded = await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'config') }, undefined);
     const first = await applied(loaded);
-    assert.equal(text(first.ca), 'INLINE CA');
+    assert.equal(text(first.ca), CA_PEM);
     assert.equal(authorization(first), 'Bearer first-token');
     await writeFile(join(dir, 'token'), 'rotated-token');
-    await writeFile(join(dir, 'client.crt'), 'NEW CERT');
+    await writeFile(join(dir, 'client.crt'), OTHER_CERT_PEM);
+    await writeFile(join(dir, 'client.key'), OTHER_KEY_PEM);
     const second = await applied(loaded);
     assert.equal(authorization(second), 'Bearer rotated-token');
-    assert.equal(text(second.cert), 'NEW CERT');
+    assert.equal(text(second.cert), OTHER_CERT_PEM);
   });
 
   it('a static token; basic auth; a token wins over basic; as impersonates; insecure-skip-tls-verify', async () => {
     assert.equal(authorization(await applied(await loadFile(kubeconfig()))), 'Bearer static-token');
     const basic = await applied(await loadFile(kubeconfig({ user: { username: 'admin', password: 'pa:ss' } })));
     assert.equal(authorization(basic), `Basic ${b64('admin:pa:ss')}`);
-    const both = await applied(await loadFile(kubeconfig({ user: { username: 'admin', password: 'x', token: 't', as: 'jane' } })));
-    assert.equal(authorization(both), 'Bearer t');
-    assert.equal((both.headers as Record<string, unknown>)['Impersonate-User'], 'jane');
+    const as = await applied(await loadFile(kubeconfig({ user: { token: 't', as: 'jane' } })));
+    assert.equal(authorization(as), 'Bearer t');
+    assert.equal((as.headers as Record<string, unknown>)['Impersonate-User'], 'jane');
     const insecure = await applied(await loadFile(kubeconfig({ cluster: { server: 'https://x:6443', 'insecure-skip-tls-verify': true } })));
     assert.equal(insecure.rejectUnauthorized, false);
   });
@@ -175,7 +186,6 @@ describe('kubeconfig file: errors name what is wrong, never a credential', () =>
     ['an unknown user', kubeconfig({ context: { cluster: 'c', user: 'gone' } }), /context "ctx" names user "gone", which no kubeconfig file defines$/],
     ['a context without a user', kubeconfig({ context: { cluster: 'c' } }), /context "ctx" names no user$/],
     ['a cluster without a server', kubeconfig({ cluster: { 'insecure-skip-tls-verify': true } }), /cluster "c" has no server$/],
-    ['proxy-url', kubeconfig({ cluster: { server: 'https://x:6443', 'proxy-url': 'http://proxy:3128' } }), /cluster "c" sets proxy-url, which bucket-agent does not support/],
     ['a token that is not a string', kubeconfig({ user: { token: 12345 } }), /user "u": token must be a string$/],
     ['not a mapping', '- just\n- a list\n', /not a kubeconfig/],
   ];
@@ -251,7 +261,7 @@ describe('in-cluster service account', () => {
 
   it('server from host and port (IPv6 in brackets), CA and token from the mount, token re-read', async () => {
     const dir = await fixture({ 'ca.crt': 'CLUSTER CA', token: 'sa-token-1', namespace: 'tenant-a\n' });
-    const loaded = await loadKubeConfig(source('fd00:10:96::1'), undefined, dir);
+    const loaded = await loadKubeConfig(source('fd00:10:96::1'), undefined, { serviceAccountDir: dir });
     assert.equal(loaded.server, 'https://[fd00:10:96::1]:443');
     assert.equal(loaded.namespace, 'tenant-a');
     assert.equal(loaded.description, 'in-cluster service account');
@@ -260,16 +270,16 @@ describe('in-cluster service account', () => {
     assert.equal(authorization(options), 'Bearer sa-token-1');
     await writeFile(join(dir, 'token'), 'sa-token-2');
     assert.equal(authorization(await applied(loaded)), 'Bearer sa-token-2');
-    assert.equal((await loadKubeConfig(source('10.96.0.1'), 'flag-ns', dir)).server, 'https://10.96.0.1:443');
-    assert.equal((await loadKubeConfig(source('10.96.0.1'), 'flag-ns', dir)).namespace, 'flag-ns');
+    assert.equal((await loadKubeConfig(source('10.96.0.1'), 'flag-ns', { serviceAccountDir: dir })).server, 'https://10.96.0.1:443');
+    assert.equal((await loadKubeConfig(source('10.96.0.1'), 'flag-ns', { serviceAccountDir: dir })).namespace, 'flag-ns');
   });
 
   it('no namespace file: default; no token: an error naming the file; no port: an error', async () => {
     const dir = await fixture({ 'ca.crt': 'CA', token: 't' });
-    assert.equal((await loadKubeConfig(source('10.96.0.1'), undefined, dir)).namespace, 'default');
+    assert.equal((await loadKubeConfig(source('10.96.0.1'), undefined, { serviceAccountDir: dir })).namespace, 'default');
     await rm(join(dir, 'token'));
-    await assert.rejects(loadKubeConfig(source('10.96.0.1'), undefined, dir), rejectsWith(/^cannot read the service-account token .*\/token \(ENOENT\)$/));
-    await assert.rejects(loadKubeConfig({ kind: 'in-cluster', host: '10.96.0.1', port: '' }, undefined, dir), rejectsWith(/KUBERNETES_SERVICE_PORT is not/));
+    await assert.rejects(loadKubeConfig(source('10.96.0.1'), undefined, { serviceAccountDir: dir }), rejectsWith(/^cannot read the service-account token .*\/token \(ENOENT\)$/));
+    await assert.rejects(loadKubeConfig({ kind: 'in-cluster', host: '10.96.0.1', port: '' }, undefined, { serviceAccountDir: dir }), rejectsWith(/KUBERNETES_SERVICE_PORT is not/));
   });
 });
 
@@ -284,7 +294,7 @@ describe('exec plugin users: client-node runs the plugin', () => {
       '',
     ].join('\n'));
     await chmod(plugin, 0o755);
-    await writeFile(join(dir, 'ca.crt'), 'PLUGIN CLUSTER CA');
+    await writeFile(join(dir, 'ca.crt'), CA_PEM);
     const loaded = await loadFile(kubeconfig({
       cluster: { server: 'https://eks.example:443', 'certificate-authority': join(dir, 'ca.crt') },
       user: {
@@ -298,7 +308,7 @@ describe('exec plugin users: client-node runs the plugin', () => {
     assert.equal(authorization(options), 'Bearer exec-token-xyz');
     assert.equal((options.headers as Record<string, unknown>)['Impersonate-User'], 'jane');
     assert.deepEqual((options.headers as Record<string, unknown>)['Impersonate-Group'], ['devs']);
-    assert.equal(text(options.ca), 'PLUGIN CLUSTER CA');
+    assert.equal(text(options.ca), CA_PEM);
     assert.equal(options.agent, undefined, "the client's own agent pool serves the request");
   });
 
