@@ -38,21 +38,45 @@ export class KubeApiError extends KubeAccessError {
   }
 }
 
-/** The apiserver could not be reached or the connection broke: always worth retrying. */
+/**
+ * The apiserver could not be reached or the connection broke: worth retrying, unless the server's
+ * certificate is not trusted or the proxy denied the tunnel, which no retry mends (kubectl, too,
+ * gives up at once) and which the kubeconfig's CA, tls-server-name or proxy settings must fix.
+ */
 export class KubeConnectionError extends KubeAccessError {
   override readonly name: string = 'KubeConnectionError';
   readonly target: ApiTarget;
-  readonly transient = true;
+  readonly transient: boolean;
 
   constructor(server: string, target: ApiTarget, cause: unknown) {
-    super(`cannot ${describeTarget(target)}: apiserver ${server} unreachable: ${transportProblem(cause)}`, { cause });
+    const final = finalProblem(cause);
+    super(final === undefined ? `cannot ${describeTarget(target)}: apiserver ${server} unreachable: ${transportProblem(cause)}` : `cannot ${describeTarget(target)}: ${final(server)}`, { cause });
     this.target = target;
+    this.transient = final === undefined;
   }
+}
+
+/** node's codes for a server certificate that does not verify against the CA or the name. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'INVALID_CA', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** The words for a failure no retry mends, or undefined. Expired certificates get renewed: transient. */
+function finalProblem(cause: unknown): ((server: string) => string) | undefined {
+  const { code, status } = (cause ?? {}) as { code?: unknown; status?: unknown };
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
+    return (server) => `the certificate of apiserver ${server} is not trusted: ${transportProblem(cause)}; check certificate-authority(-data) and tls-server-name in the kubeconfig`;
+  }
+  if (code === 'EPROXYCONNECT' && (status === 403 || status === 407)) {
+    return () => `${transportProblem(cause)}; check the proxy (proxy-url in the kubeconfig, or HTTPS_PROXY) and its credentials`;
+  }
+  return undefined;
 }
 
 /** True for errors a watch loop should ride out with a back-off. */
 export function isTransient(err: unknown): boolean {
-  return err instanceof KubeConnectionError || (err instanceof KubeApiError && err.transient);
+  return (err instanceof KubeConnectionError || err instanceof KubeApiError) && err.transient;
 }
 
 function apiErrorMessage(status: number, target: ApiTarget, body: KubeStatus): string {

@@ -6,7 +6,7 @@
  */
 import { Backoff, sleep } from './backoff.js';
 import type { KubeClient, WatchEvent, WatchStream } from './client.js';
-import { KubeApiError, type KubeStatus } from './errors.js';
+import { KubeApiError, KubeConnectionError, type KubeStatus } from './errors.js';
 import type { ResourceType } from './resources.js';
 
 export interface ObjectWatchOptions {
@@ -16,8 +16,8 @@ export interface ObjectWatchOptions {
   readonly name: string;
   /** After every list and every change: the object, or undefined when it does not exist (now). */
   onState(object: KubeObject | undefined): void;
-  /** A denial, or a resource this apiserver does not serve: the loop has stopped. */
-  onFatal(err: KubeApiError): void;
+  /** A denial, a resource this apiserver does not serve, an untrusted server: the loop has stopped. */
+  onFatal(err: KubeApiError | KubeConnectionError): void;
   /** A transient failure; the loop starts again after `retryInMs`. */
   onRetry(err: unknown, retryInMs: number): void;
   /**
@@ -53,7 +53,7 @@ async function followLoop(options: ObjectWatchOptions, signal: AbortSignal): Pro
       await followOnce(options, signal, backoff);
     } catch (err) {
       if (signal.aborted) return;
-      if (err instanceof KubeApiError && !err.transient) return options.onFatal(err);
+      if ((err instanceof KubeApiError || err instanceof KubeConnectionError) && !err.transient) return options.onFatal(err);
       const delay = backoff.next();
       options.onRetry(err, delay);
       await sleep(delay, signal);

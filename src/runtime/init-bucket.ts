@@ -9,7 +9,7 @@ import { credentialsFromSecret, decodeSecret, describeSecret, type BucketCredent
 import type { BucketRequest } from '../config/init.js';
 import { isFailed, readyConditionOf } from '../kube/bucket.js';
 import type { KubeClient } from '../kube/client.js';
-import type { KubeApiError } from '../kube/errors.js';
+import { KubeApiError } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
 import { BUCKETS, SECRETS } from '../kube/resources.js';
 import { watchObject, type KubeObject, type ObjectWatch } from '../kube/watch-object.js';
@@ -108,7 +108,7 @@ export class BucketWaiter {
       onState: (object) => this.onBucket(object === undefined ? { kind: 'absent' } : { kind: 'present', ready: readyConditionOf(object) }),
       onFatal: (err) => {
         this.ctx.bucketApiUnreadable(err.message);
-        this.onBucket({ kind: 'unreadable', why: err.status === 404 ? 'the Bucket API is not served' : 'access to Buckets is denied' });
+        this.onBucket({ kind: 'unreadable', why: !(err instanceof KubeApiError) ? 'the apiserver is not trusted' : err.status === 404 ? 'the Bucket API is not served' : 'access to Buckets is denied' });
       },
       onRetry: (err, retryInMs) => {
         this.onBucket({ kind: 'trouble', why: errorWords(err) });
@@ -129,7 +129,7 @@ export class BucketWaiter {
         this.trouble = undefined;
         this.evaluate();
       },
-      onFatal: (err: KubeApiError) => this.settle.reject(err),
+      onFatal: (err) => this.settle.reject(err),
       // Found at once (the common case): the caller stops us before any watch is opened.
       beforeWatch: () => this.allListed.then(() => new Promise((resolve) => setImmediate(resolve))),
       onRetry: (err, retryInMs) => {

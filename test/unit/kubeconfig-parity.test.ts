@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { proxyEnvironmentFrom } from '../../src/config/init.js';
 import { KubeAccessError } from '../../src/errors.js';
+import { KubeConnectionError, isTransient } from '../../src/kube/errors.js';
 import { loadKubeConfig, type LoadedKubeConfig } from '../../src/kube/kubeconfig.js';
+import { ProxyConnectError } from '../../src/kube/proxy.js';
+import { SECRETS } from '../../src/kube/resources.js';
 import { parseEnvProxy, proxyFromEnvironment, type ProxyEnvironment } from '../../src/kube/proxy-env.js';
 import { REPO_ROOT } from '../env/tools.js';
 
@@ -220,4 +223,29 @@ describe('which proxy a loaded kubeconfig uses', () => {
     const bypass = env({ httpsProxy: 'http://env-proxy:3128', noProxy: '10.96.0.0/12' });
     assert.equal((await loadKubeConfig(source, undefined, { serviceAccountDir: dir, proxyEnv: bypass })).proxy, undefined);
   });
+});
+
+describe('connection failures no retry mends are final (exit 6 at once), the rest transient', () => {
+  const list = { verb: 'list', resource: SECRETS, namespace: 'tenant-a' } as const;
+  const coded = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+  const cases: [string, unknown, boolean, RegExp][] = [
+    ['a CA that did not sign the server certificate', coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'), false,
+      /^cannot list secrets in namespace tenant-a: the certificate of apiserver https:\/\/k:6443 is not trusted: .*check certificate-authority\(-data\) and tls-server-name/],
+    ['a name the certificate does not hold', coded('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"), false, /is not trusted.*tls-server-name/],
+    ['a self-signed server', coded('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), false, /is not trusted/],
+    ['an expired certificate (it gets renewed)', coded('CERT_HAS_EXPIRED', 'certificate has expired'), true, /unreachable: certificate has expired/],
+    ['a refused connection', coded('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'), true, /unreachable/],
+    ['a proxy that wants credentials', new ProxyConnectError(407, 'http://proxy:3128'), false, /proxy http:\/\/proxy:3128 refused the tunnel: HTTP 407.*check the proxy \(proxy-url/],
+    ['a proxy that denies the target', new ProxyConnectError(403, 'http://proxy:3128'), false, /HTTP 403/],
+    ['a proxy without a route (502)', new ProxyConnectError(502, 'http://proxy:3128'), true, /unreachable: proxy http:\/\/proxy:3128 refused the tunnel: HTTP 502/],
+  ];
+  for (const [what, cause, transient, pattern] of cases) {
+    it(what, () => {
+      const err = new KubeConnectionError('https://k:6443', list, cause);
+      assert.equal(err.transient, transient);
+      assert.equal(isTransient(err), transient);
+      assert.match(err.message, pattern);
+      assert.equal(err.exitCode, 6);
+    });
+  }
 });
