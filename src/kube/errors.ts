@@ -89,6 +89,14 @@ function apiErrorMessage(status: number, target: ApiTarget, body: KubeStatus): s
   if (status === 401) return `unauthorized: the apiserver rejected the kubeconfig's credentials trying to ${describeTarget(target)}${said}`;
   if (status === 404 && target.name === undefined) return `${resourceName(target.resource)} is not served by this apiserver${said}`;
   if (status === 404) return `${target.resource.kind} "${target.name}" not found in namespace ${target.namespace}`;
+  return otherStatusMessage(status, target, body, said);
+}
+
+function otherStatusMessage(status: number, target: ApiTarget, body: KubeStatus, said: string): string {
+  if (status === 400 && body.reason === undefined && body.message === undefined) {
+    // What an https apiserver answers to plain http (a server written without https://).
+    return `cannot ${describeTarget(target)}: HTTP 400 without a Kubernetes Status: check the scheme of the kubeconfig's server (an https apiserver answers plain http so)`;
+  }
   return `cannot ${describeTarget(target)}: HTTP ${status} ${body.reason ?? ''}${said}`.replace(/ {2,}/g, ' ');
 }
 

@@ -23,13 +23,15 @@ export function base64Field(entry: KubeconfigEntry, key: string): Buffer | undef
 }
 
 /**
- * The server as client-go reads it: a URL, or a `host:port` pair that gets https:// when the
- * cluster has TLS settings (a CA, a client certificate, insecure-skip-tls-verify) and http://
- * otherwise (rest.DefaultServerUrlFor). A path is a prefix (a proxy in front of the apiserver).
+ * The server as kubectl reads it: a URL, or a `host:port` pair that gets http:// (not https://,
+ * whatever the issue assumed): clientcmd's ClientConfig asks rest.IsConfigTransportTLS before it
+ * has merged any TLS setting, so rest.DefaultServerUrlFor picks http, and then leaves out every
+ * credential and the CA (checked with kubectl v1.37: `GET http://10.0.0.1:6443/api` even with
+ * certificate-authority-data). A path is a prefix (a proxy in front of the apiserver).
  */
-export function normalizeServer(cluster: KubeconfigEntry, raw: string, defaultTls: boolean): string {
+export function normalizeServer(cluster: KubeconfigEntry, raw: string): string {
   const hasAuthority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]/.test(raw);
-  const written = hasAuthority ? raw : `${defaultTls ? 'https' : 'http'}://${raw}`;
+  const written = hasAuthority ? raw : `http://${raw}`;
   const problem = serverProblem(parseUrl(written), hasAuthority);
   if (problem !== undefined) throw fieldProblem(cluster, 'server', problem);
   // Kept as written (a default port too), query and fragment dropped as clientcmd drops them.

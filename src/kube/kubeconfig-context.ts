@@ -4,7 +4,7 @@
  * read here.
  */
 import { KubeAccessError } from '../errors.js';
-import { credentialsAuth, type Credentials, type Impersonation, type KubeAuth, type Material } from './auth.js';
+import { credentialsAuth, impersonationHeaders, type Credentials, type Impersonation, type KubeAuth, type Material } from './auth.js';
 import { pluginAuth } from './auth-plugin.js';
 import { base64Field, checkCluster, checkUser, fieldProblem, normalizeServer } from './kubeconfig-checks.js';
 import { booleanField, describeEntry, pathField, stringField, stringListField, stringListMapField, type Kubeconfig, type KubeconfigEntry } from './kubeconfig-file.js';
@@ -37,16 +37,25 @@ export async function resolveCurrentContext(config: Kubeconfig, where: string): 
 }
 
 async function connection(cluster: KubeconfigEntry, user: KubeconfigEntry, context: string, raw: string): Promise<{ server: string; auth: KubeAuth }> {
+  const server = normalizeServer(cluster, raw);
   const tls = clusterTls(cluster);
-  if (isPluginUser(user)) {
-    // The plugin's own credentials come later; the cluster's CA is checked now, as for the rest.
-    await credentialsAuth(tls, true);
-    return { server: normalizeServer(cluster, raw, tls.ca !== undefined || tls.insecure), auth: await pluginAuth(cluster, user, context, impersonation(user)) };
-  }
-  const credentials = userCredentials(user);
-  // rest.DefaultServerUrlFor: https:// for a scheme-less server only with TLS settings.
-  const server = normalizeServer(cluster, raw, tls.ca !== undefined || tls.insecure || credentials.cert !== undefined);
-  return { server, auth: await credentialsAuth({ ...tls, ...credentials }, true) };
+  const plugin = isPluginUser(user);
+  // The files are read and checked either way, as clientcmd's validation opens them.
+  const checked = await credentialsAuth(plugin ? tls : { ...tls, ...userCredentials(user) }, true);
+  // Over plain http kubectl sends no credentials and runs no plugin, only impersonation headers
+  // (clientcmd ClientConfig reads the user's identity only `if IsConfigTransportTLS`): neither
+  // do we, so a token never crosses the network in clear.
+  if (server.startsWith('http:')) return { server, auth: impersonationOnly(impersonation(user)) };
+  return { server, auth: plugin ? await pluginAuth(cluster, user, context, impersonation(user)) : checked };
+}
+
+function impersonationOnly(impersonate: Impersonation | undefined): KubeAuth {
+  return {
+    apply: (options): Promise<void> => {
+      if (impersonate !== undefined) options.headers = { ...options.headers, ...impersonationHeaders(impersonate) };
+      return Promise.resolve();
+    },
+  };
 }
 
 function referenced(defined: ReadonlyMap<string, KubeconfigEntry>, context: KubeconfigEntry, kind: 'cluster' | 'user'): KubeconfigEntry {

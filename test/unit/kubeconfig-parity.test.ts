@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import type https from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,19 +55,30 @@ function refusal(pattern: RegExp): (err: unknown) => boolean {
   };
 }
 
-describe('server: as rest.DefaultServerURL reads it', () => {
+describe('server: as kubectl reads it', () => {
+  // kubectl v1.37 sends `GET http://10.0.0.1:6443/api` for `server: 10.0.0.1:6443`, CA or not.
   const cases: [string, Record<string, unknown>, string][] = [
-    ['host:port with a CA gets https', { server: '10.0.0.1:6443', 'certificate-authority-data': CA }, 'https://10.0.0.1:6443'],
-    ['host:port with insecure-skip-tls-verify gets https', { server: 'mgmt.example:6443', 'insecure-skip-tls-verify': true }, 'https://mgmt.example:6443'],
-    ['host:port without TLS settings gets http, as kubectl', { server: '10.0.0.1:8080' }, 'http://10.0.0.1:8080'],
-    ['localhost:port (a URL scheme to WHATWG, not to Go) gets https', { server: 'localhost:6443', 'certificate-authority': 'ca.crt' }, 'https://localhost:6443'],
-    ['[v6]:port gets https', { server: '[fd00::1]:6443', 'certificate-authority-data': CA }, 'https://[fd00::1]:6443'],
+    ['host:port gets http://, even with a CA (kubectl decides before it reads TLS settings)', { server: '10.0.0.1:6443', 'certificate-authority-data': CA }, 'http://10.0.0.1:6443'],
+    ['host:port with insecure-skip-tls-verify: http:// too', { server: 'mgmt.example:6443', 'insecure-skip-tls-verify': true }, 'http://mgmt.example:6443'],
+    ['localhost:port (a URL scheme to WHATWG, not to Go) gets http://', { server: 'localhost:6443', 'certificate-authority': 'ca.crt' }, 'http://localhost:6443'],
+    ['[v6]:port gets http://', { server: '[fd00::1]:6443' }, 'http://[fd00::1]:6443'],
     ['a URL is kept as written, default port too', { server: 'https://mgmt.example:443/', 'certificate-authority-data': CA }, 'https://mgmt.example:443'],
     ['a path is a prefix (Rancher-style)', { server: 'https://rancher.example/k8s/clusters/c-1', 'certificate-authority-data': CA }, 'https://rancher.example/k8s/clusters/c-1'],
   ];
   for (const [what, cluster, server] of cases) {
     it(what, async () => assert.equal((await load(cluster)).server, server));
   }
+
+  it('over http, as kubectl: no token, no client certificate, no plugin run; impersonation headers only', async () => {
+    const options: https.RequestOptions = {};
+    await (await load({ server: '10.0.0.1:6443', 'certificate-authority-data': CA }, { token: SECRET, as: 'jane' })).auth.apply(options);
+    assert.deepEqual(options.headers, { 'Impersonate-User': 'jane' });
+    assert.equal(options.ca, undefined);
+    const plugin = { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: '/nonexistent/plugin', interactiveMode: 'Never' } };
+    const viaPlugin: https.RequestOptions = {};
+    await (await load({ server: 'http://10.0.0.1:8080' }, plugin)).auth.apply(viaPlugin);
+    assert.equal(viaPlugin.headers, undefined, 'the plugin was not run');
+  });
 
   const refused: [string, Record<string, unknown>, RegExp][] = [
     ['a path without a scheme', { server: '10.0.0.1:6443/api', 'certificate-authority-data': CA }, /cluster "c": server is not a URL or a host:port pair \(a path needs a scheme\)$/],
