@@ -105,7 +105,8 @@ export function transportProblem(cause: unknown): string {
   if (!(cause instanceof Error)) return 'unknown error';
   const code = (cause as NodeJS.ErrnoException).code;
   const message = cleanText(cause.message);
-  if (code === undefined) return message;
+  // A proxy's refusal (proxy.ts) already says all; its code is for classifying, not for people.
+  if (code === undefined || code === 'EPROXYCONNECT') return message;
   return message.includes(code) ? message : `${message} (${code})`;
 }
 

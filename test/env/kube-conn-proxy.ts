@@ -52,13 +52,13 @@ function stall(pair: Pair): void {
   pair.upstream.on('data', () => undefined);
 }
 
-/** Listens on 127.0.0.1:`listenPort` (0 = any) and forwards to `target`. */
-export async function startConnProxy(target: { host: string; port: number }, listenPort = 0): Promise<ConnProxy> {
+/** Listens on `listenHost`:`listenPort` (0 = any) and forwards to `target`. */
+export async function startConnProxy(target: { host: string; port: number }, listenPort = 0, listenHost = '127.0.0.1'): Promise<ConnProxy> {
   const pairs = new Set<Pair>();
   const server: Server = createServer((client) => forward(client, target, pairs));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listenPort, '127.0.0.1', () => resolve());
+    server.listen(listenPort, listenHost, () => resolve());
   });
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error('proxy has no TCP address');
