@@ -1,8 +1,10 @@
 /**
  * Loading the cluster credentials: a kubeconfig file, a directory holding one (a mounted Secret),
- * the pod's own service account, or kubectl's default lookup. Read here rather than by
- * client-node's KubeConfig, whose module graph alone costs ~55 ms of `init`'s start; client-node
- * is imported only for exec and auth-provider plugins (auth-plugin.ts).
+ * the pod's own service account, or kubectl's default lookup, at parity with kubectl
+ * (kubeconfig-checks.ts, proxy-env.ts). Read here rather than by client-node's KubeConfig, which
+ * agrees with kubectl on fewer kubeconfigs (27 of the 38 of test/env/kubeconfig-corpus.ts against
+ * 38 of 38, bench/kubeconfig-parity.ts) and whose bundle chunk costs ~120 ms more at start;
+ * client-node is imported only for exec and auth-provider plugins (auth-plugin.ts).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
