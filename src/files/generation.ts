@@ -5,8 +5,8 @@
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OutputError } from '../errors.js';
-import { errorCode, listTree, step, syncDir, writeNewFile } from './fs-ops.js';
+import { errorCode, OutputError } from '../errors.js';
+import { listTree, step, syncDir, writeNewFile } from './fs-ops.js';
 import type { FileSet, ResolvedOptions } from './layout.js';
 
 /**

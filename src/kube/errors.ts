@@ -3,6 +3,7 @@
  * Messages name the verb, resource and namespace; they carry the apiserver's Status message (which
  * never holds Secret data) and never a request or response body.
  */
+import { oneLine } from '../credentials/index.js';
 import { KubeAccessError } from '../errors.js';
 import { describeTarget, resourceName, type ApiTarget } from './resources.js';
 
@@ -12,6 +13,9 @@ export interface KubeStatus {
   readonly reason?: string;
   readonly message?: string;
 }
+
+/** Status messages are plain text from the apiserver; one bounded line keeps logs tidy. */
+const MAX_DETAIL = 400;
 
 /** A non-2xx answer from the apiserver. */
 export class KubeApiError extends KubeAccessError {
@@ -56,7 +60,7 @@ export function isTransient(err: unknown): boolean {
 }
 
 function apiErrorMessage(status: number, target: ApiTarget, body: KubeStatus): string {
-  const detail = cleanText(body.message ?? '');
+  const detail = oneLine(body.message ?? '', MAX_DETAIL);
   const said = detail === '' ? '' : ` (apiserver: ${detail})`;
   if (status === 403) {
     return `permission denied: cannot ${describeTarget(target)}${said}. ` +
@@ -72,14 +76,8 @@ function apiErrorMessage(status: number, target: ApiTarget, body: KubeStatus): s
 export function transportProblem(cause: unknown): string {
   if (!(cause instanceof Error)) return 'unknown error';
   const code = (cause as NodeJS.ErrnoException).code;
-  const message = cleanText(cause.message);
+  const message = oneLine(cause.message, MAX_DETAIL);
   if (code === undefined) return message;
   return message.includes(code) ? message : `${message} (${code})`;
 }
 
-/** One line, bounded: Status messages are plain text from the apiserver, but keep logs tidy. */
-function cleanText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 400 ? `${flat.slice(0, 400)}…` : flat;
-}

@@ -12,6 +12,7 @@ import { createEventRecorder, NO_EVENTS, type EventRecorder } from '../kube/even
 import { loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../log.js';
 import { BucketWaiter, type WaiterContext } from './init-bucket.js';
+import { createApiSource } from './secret-source-api.js';
 import { progressLine, timeoutSummary } from './init-report.js';
 import { verifyAll, verifyPlanFrom, type VerifyPlan } from './init-verify.js';
 import { writeBuckets } from './render.js';
@@ -24,7 +25,8 @@ export async function runInit(config: InitConfig, log: Logger): Promise<WriteRes
   const eventsClient = await eventsClientFor(config, client, log);
   const events = config.pod === undefined || eventsClient === undefined ? NO_EVENTS : createEventRecorder(eventsClient, config.pod, log);
   log.info({ server: kube.server, namespace: kube.namespace, buckets: config.buckets.map((b) => b.name) }, `using ${kube.description}`);
-  const ctx = waiterContext(client, { namespace: kube.namespace, user: config.user }, log, events);
+  const source = createApiSource({ client, namespace: kube.namespace });
+  const ctx = waiterContext({ source, client, namespace: kube.namespace, user: config.user }, log, events);
   const waiters = config.buckets.map((request) => new BucketWaiter(request, ctx));
   try {
     const credentials = await waitAll(waiters, config, log, started);
@@ -59,10 +61,9 @@ async function eventsClientFor(config: InitConfig, client: KubeClient, log: Logg
 }
 
 /** One context for all buckets: the Bucket API fallback is announced once per run. */
-function waiterContext(client: KubeClient, scope: Pick<WaiterContext, 'namespace' | 'user'>, log: Logger, events: EventRecorder): WaiterContext {
+export function waiterContext(scope: Pick<WaiterContext, 'source' | 'client' | 'namespace' | 'user' | 'onUpdate'>, log: Logger, events: EventRecorder): WaiterContext {
   let said = false;
   return {
-    client,
     ...scope,
     log,
     events,

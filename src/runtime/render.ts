@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { credentialsFromBucketInfo, credentialsFromSecret, type BucketCredentials } from '../credentials/index.js';
+import { bucketInfoKeyValues, credentialsFromBucketInfo, credentialsFromSecret, secretKeyValues, type BucketCredentials } from '../credentials/index.js';
 import { parseSecretManifests } from '../credentials/manifest.js';
 import type { OutputConfig, RenderConfig, RenderInput } from '../config/render.js';
 import { UsageError } from '../errors.js';
 import { writeFileSet, type WriteResult } from '../files/atomic-writer.js';
 import type { Logger } from '../log.js';
+import { rememberSecrets } from '../redact.js';
 import { renderFiles } from '../render/index.js';
 
 /** Reads every input, renders every requested format, writes them as one atomic file set. */
@@ -28,8 +29,12 @@ export async function writeBuckets(buckets: readonly BucketCredentials[], output
 
 function credentialsFrom(input: RenderInput, text: string): BucketCredentials[] {
   const label = `file ${input.path === '-' ? '(stdin)' : input.path}`;
-  if (input.kind === 'bucketinfo') return [credentialsFromBucketInfo(text, label, input.alias ?? '')];
+  if (input.kind === 'bucketinfo') {
+    rememberSecrets(bucketInfoKeyValues(text));
+    return [credentialsFromBucketInfo(text, label, input.alias ?? '')];
+  }
   const secrets = parseSecretManifests(text, label);
+  for (const secret of secrets) rememberSecrets(secretKeyValues(secret));
   if (input.alias !== undefined && secrets.length > 1) {
     throw new UsageError(`${label} holds ${secrets.length} Secrets but one --alias was given for it`);
   }
