@@ -33,7 +33,7 @@ export async function runInit(config: InitConfig, log: Logger): Promise<WriteRes
     // Verification follows rotations while it retries; without it the watches have done their job.
     if (plan === undefined) for (const waiter of waiters) waiter.stop();
     const verified = plan === undefined ? credentials : await verifyAll(waiters, plan, log);
-    const result = await writeBuckets(verified, config.output, log);
+    const result = writeBuckets(verified, config.output, log);
     events.record('Normal', 'BucketReady', readyMessage(verified, config.output.out, plan));
     return result;
   } catch (err) {
