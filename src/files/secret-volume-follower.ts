@@ -58,7 +58,7 @@ export class VolumeFollower implements SecretFollower {
     this.read();
   }
 
-  /** Something changed in this Secret's dir (or may have). */
+  /** Something changed in this Secret's dir, seen as it happened (an fs.watch event). */
   changed(): void {
     this.lastProgressAt = performance.now();
     // Before start() the first read is still to come and will see this change.
@@ -71,9 +71,17 @@ export class VolumeFollower implements SecretFollower {
     this.openWindow();
   }
 
-  /** The safety re-read: also what keeps lastProgressAt fresh while nothing happens. */
-  resync(): void {
-    this.changed();
+  /**
+   * Something may have changed, as seen late (chokidar's normalized events, a readdir after the
+   * raw ones) or not at all (the safety re-read, which also keeps lastProgressAt fresh): read, but
+   * open no window. Such a late event would otherwise open one a few ms after a burst, and the
+   * next change, if it came within it, would wait for its end.
+   */
+  recheck(): void {
+    this.lastProgressAt = performance.now();
+    if (!this.started || this.state === 'stopped') return;
+    if (this.window !== undefined) this.dirty = true;
+    else this.read();
   }
 
   /** A permanent problem: reported once, then the follower stops (it counts as absent). */
@@ -83,13 +91,16 @@ export class VolumeFollower implements SecretFollower {
     this.handlers.onUnreadable(err);
   }
 
+  /**
+   * The trailing read closes the window rather than opening another: the next change is then read
+   * at once again, and an endless stream of events still costs at most two reads per window.
+   */
   private openWindow(): void {
     this.window = setTimeout(() => {
       this.window = undefined;
       if (!this.dirty) return;
       this.dirty = false;
       this.read();
-      this.openWindow();
     }, this.timing.debounceMs);
   }
 

@@ -20,6 +20,13 @@
  * rename of `..data` is then read about a millisecond after it happened instead of several.
  * A lost event can never stick: every `resyncMs` each followed Secret is re-read anyway (that is
  * also the liveness heartbeat), a handful of syscalls per Secret.
+ *
+ * Errors: `onUnreadable` (and the follower stops) only for what no retry can fix while the pod
+ * lives, since its mounts do not change: the secrets dir or a Secret's path is not a directory
+ * (a `subPath` mount, which the kubelet never updates), or the name is not a Secret name. Any
+ * other read failure (EACCES from a `defaultMode` the agent's uid may not read, EIO) is
+ * `onRetry` with back-off, and the follower keeps reading. A missing secrets dir is not an error:
+ * its Secrets are absent until it appears.
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -107,7 +114,7 @@ class VolumeSource implements SecretSource {
   }
 
   async close(): Promise<void> {
-    for (const set of [...this.followers.values()]) for (const follower of [...set]) follower.stop();
+    for (const follower of this.all()) follower.stop();
     this.dropWatcher();
     await this.closing;
   }
@@ -133,8 +140,10 @@ class VolumeSource implements SecretSource {
     const { watch } = await import('chokidar');
     await this.closing;
     if (epoch !== this.epoch) return;
-    this.rootMissing = !(await isDirectory(this.root));
-    if (this.rootMissing) this.log?.warn(`${this.root} does not exist (yet): its Secrets count as absent; looked for again every ${this.resyncMs} ms`);
+    const rootMissing = !(await isDirectory(this.root));
+    if (epoch !== this.epoch) return;
+    this.rootMissing = rootMissing;
+    if (rootMissing) this.log?.warn(`${this.root} does not exist (yet): its Secrets count as absent; looked for again every ${this.resyncMs} ms`);
     const watcher = watch(this.root, {
       persistent: true,
       ignoreInitial: true,
@@ -146,7 +155,11 @@ class VolumeSource implements SecretSource {
       ignored: (path: string) => path !== this.root && isReserved(basename(path)),
     });
     this.watcher = watcher;
-    watcher.on('all', (_event, path) => this.route(path));
+    watcher.on('all', (event, path) => {
+      // Gone (and maybe back later): watched again by the safety re-read once it is there.
+      if (event === 'unlinkDir' && path === this.root) this.rootMissing = true;
+      this.route(path);
+    });
     watcher.on('raw', (_event, file, details) => this.routeRaw(file, details));
     watcher.on('error', (err) => this.watchError(err));
     await new Promise<void>((ready) => watcher.once('ready', ready));
@@ -168,11 +181,15 @@ class VolumeSource implements SecretSource {
     });
   }
 
-  /** A normalized chokidar event: the Secret dir it is in, or every Secret for `dir` itself. */
+  /**
+   * A normalized chokidar event: the Secret dir it is in, or every Secret for `dir` itself. Mostly
+   * a late copy of a raw event, but the only news of files made in a new Secret dir before
+   * chokidar had its watch on it.
+   */
   private route(path: string): void {
     const rel = relative(this.root, path);
-    if (rel === '' || rel.startsWith('..')) return this.notifyAll();
-    this.notify(rel.split(sep)[0] ?? rel);
+    const targets = rel === '' || rel.startsWith('..') ? this.all() : this.followers.get(rel.split(sep)[0] ?? rel) ?? [];
+    for (const follower of targets) follower.recheck();
   }
 
   /**
@@ -194,7 +211,11 @@ class VolumeSource implements SecretSource {
   }
 
   private notifyAll(): void {
-    for (const set of this.followers.values()) for (const follower of set) follower.changed();
+    for (const follower of this.all()) follower.changed();
+  }
+
+  private all(): VolumeFollower[] {
+    return [...this.followers.values()].flatMap((set) => [...set]);
   }
 
   private watchError(err: unknown): void {
@@ -208,7 +229,7 @@ class VolumeSource implements SecretSource {
     // `dir` created after the watcher started: chokidar only follows the creation of a missing
     // path's parent, so a new watcher is what picks up the Secret dirs inside it.
     if (this.rootMissing && this.watcher !== undefined) void this.reopenIfRootAppeared();
-    for (const set of this.followers.values()) for (const follower of set) follower.resync();
+    for (const follower of this.all()) follower.recheck();
   }
 
   private async reopenIfRootAppeared(): Promise<void> {

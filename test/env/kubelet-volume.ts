@@ -22,6 +22,8 @@ export interface VolumeWriteOptions {
   readonly mode?: number;
   /** Write a new generation even when the payload equals the current one. */
   readonly force?: boolean;
+  /** Called right after the `..data` rename, the instant readers can see the new payload (benchmarks). */
+  readonly onSwapped?: () => void;
 }
 
 const DATA_LINK = '..data';
@@ -35,6 +37,7 @@ export function writeSecretVolume(dir: string, data: VolumePayload, options: Vol
   if (previous !== undefined && options.force !== true && sameContent(join(dir, previous), data)) return false;
   const generation = writeGeneration(dir, data, options.mode ?? 0o644);
   swapData(dir, generation);
+  options.onSwapped?.();
   const keys = new Set(Object.keys(data));
   for (const key of keys) {
     if (lstatSync(join(dir, key), { throwIfNoEntry: false }) === undefined) symlinkSync(join(DATA_LINK, key), join(dir, key));

@@ -246,6 +246,23 @@ describe('changes', () => {
     assert.ok(!lines.join('').includes(SECRET), 'no key in the log');
     await src.close();
   });
+
+  test('a secrets dir removed and made again is watched again', async () => {
+    const dir = secretsDir();
+    writeSecretVolume(join(dir, 'bucket-a'), creds('1'));
+    const src = source(dir, { resyncMs: 100 });
+    const rec = new Recorder();
+    src.follow('bucket-a', rec);
+    await rec.states_(1);
+    rmSync(dir, { recursive: true });
+    await rec.states_(2);
+    writeSecretVolume(join(dir, 'bucket-a'), creds('2'));
+    await rec.states_(3);
+    writeSecretVolume(join(dir, 'bucket-a'), creds('3'));
+    await rec.states_(4);
+    assert.deepEqual(rec.data(), [creds('1'), undefined, creds('2'), creds('3')]);
+    await src.close();
+  });
 });
 
 describe('consistency', () => {
