@@ -75,8 +75,10 @@ function swappedDuringRead(candidateDir: string): Error {
 
 function statCandidate(candidateDir: string): Stats | undefined {
   try {
-    return statSync(candidateDir, { throwIfNoEntry: false });
+    // Not `throwIfNoEntry: false`: newer Node (24) then hides ENOTDIR as well, which is no absence.
+    return statSync(candidateDir);
   } catch (error: unknown) {
+    if (errorCode(error) === 'ENOENT') return undefined;
     if (errorCode(error) !== 'ENOTDIR') throw error;
     throw new UsageError(`cannot read ${candidateDir}: ${dirname(candidateDir)} is not a directory (the secrets dir must be one)`);
   }

@@ -4,7 +4,7 @@
  * other suites running): they catch a hang, never measure speed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -459,6 +459,13 @@ async function followUnprivileged(dir: string, name: string, fix: () => void): P
   for (const pkg of ['chokidar', 'readdirp']) cpSync(realpathSync(join(here, '..', 'node_modules', pkg)), join(copy, 'node_modules', pkg), { recursive: true });
   writeFileSync(join(copy, 'package.json'), '{"type":"module"}\n');
   for (const path of [root, dir]) chmodSync(path, 0o755);
+  // Likewise node itself: CI's Node 24 lives under root's 0700 home (~/.cache).
+  let childNode = process.execPath;
+  if (spawnSync(childNode, ['-e', '0'], { uid: CHILD_ID.uid, gid: CHILD_ID.gid, timeout: WAIT_MS }).status !== 0) {
+    childNode = join(copy, 'node');
+    cpSync(process.execPath, childNode);
+    chmodSync(childNode, 0o755);
+  }
   const moduleUrl = pathToFileURL(join(copy, 'src/files/secret-volume.js')).href;
   const code = `
     const { createVolumeSource } = await import(${JSON.stringify(moduleUrl)});
@@ -470,7 +477,7 @@ async function followUnprivileged(dir: string, name: string, fix: () => void): P
       onUnreadable: (err) => { say({ unreadable: err.message }); process.exit(3); },
       onRetry: (err, ms) => say({ retry: err.message, ms }),
     });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], uid: CHILD_ID.uid, gid: CHILD_ID.gid });
+  const child = spawn(childNode, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], uid: CHILD_ID.uid, gid: CHILD_ID.gid });
   const outcome: ChildOutcome = { retries: [], state: undefined };
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {
