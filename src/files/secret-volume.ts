@@ -28,7 +28,7 @@
  * `onRetry` with back-off, and the follower keeps reading. A missing secrets dir is not an error:
  * its Secrets are absent until it appears.
  */
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { UsageError } from '../errors.js';
@@ -80,10 +80,13 @@ class VolumeSource implements SecretSource {
   private closing: Promise<void> = Promise.resolve();
   private resyncTimer: NodeJS.Timeout | undefined;
   private rootMissing = false;
+  /** `dir` with links resolved when the watcher opened: chokidar does not descend into a link it does not follow. */
+  private watchedRoot: string;
   private lastWatchError: string | undefined;
 
   constructor(options: VolumeSourceOptions) {
     this.root = resolve(options.dir);
+    this.watchedRoot = this.root;
     this.description = `Secret volumes under ${this.root}`;
     this.log = options.log?.child({ component: 'secret-volume' });
     this.resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
@@ -141,10 +144,12 @@ class VolumeSource implements SecretSource {
     await this.closing;
     if (epoch !== this.epoch) return;
     const rootMissing = !(await isDirectory(this.root));
+    const watchedRoot = rootMissing ? this.root : await realpath(this.root).catch(() => this.root);
     if (epoch !== this.epoch) return;
     this.rootMissing = rootMissing;
+    this.watchedRoot = watchedRoot;
     if (rootMissing) this.log?.warn(`${this.root} does not exist (yet): its Secrets count as absent; looked for again every ${this.resyncMs} ms`);
-    const watcher = watch(this.root, {
+    const watcher = watch(watchedRoot, {
       persistent: true,
       ignoreInitial: true,
       followSymlinks: false,
@@ -152,12 +157,12 @@ class VolumeSource implements SecretSource {
       usePolling: false,
       // `atomic` would hold unlink events back 100 ms to merge them with a re-add.
       atomic: false,
-      ignored: (path: string) => path !== this.root && isReserved(basename(path)),
+      ignored: (path: string) => path !== watchedRoot && isReserved(basename(path)),
     });
     this.watcher = watcher;
     watcher.on('all', (event, path) => {
       // Gone (and maybe back later): watched again by the safety re-read once it is there.
-      if (event === 'unlinkDir' && path === this.root) this.rootMissing = true;
+      if (event === 'unlinkDir' && path === watchedRoot) this.rootMissing = true;
       this.route(path);
     });
     watcher.on('raw', (_event, file, details) => this.routeRaw(file, details));
@@ -187,7 +192,7 @@ class VolumeSource implements SecretSource {
    * chokidar had its watch on it.
    */
   private route(path: string): void {
-    const rel = relative(this.root, path);
+    const rel = relative(this.watchedRoot, path);
     const targets = rel === '' || rel.startsWith('..') ? this.all() : this.followers.get(rel.split(sep)[0] ?? rel) ?? [];
     for (const follower of targets) follower.recheck();
   }
@@ -201,8 +206,8 @@ class VolumeSource implements SecretSource {
     const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
     if (typeof watched !== 'string') return;
     const dir = resolve(watched);
-    if (dir === this.root) return file === null ? this.notifyAll() : this.notify(file);
-    if (dirname(dir) !== this.root) return;
+    if (dir === this.watchedRoot) return file === null ? this.notifyAll() : this.notify(file);
+    if (dirname(dir) !== this.watchedRoot) return;
     if (file === null || file === DATA_LINK || !file.startsWith(RESERVED_PREFIX)) this.notify(basename(dir));
   }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -244,6 +244,21 @@ describe('changes', () => {
     assert.deepEqual(rec.data(), [undefined, creds('1'), creds('2')]);
     assert.ok(lines.some((line) => line.includes('does not exist (yet)')), 'said once why nothing is there');
     assert.ok(!lines.join('').includes(SECRET), 'no key in the log');
+    await src.close();
+  });
+
+  test('a secrets dir that is a symlink is watched through it', async () => {
+    const target = secretsDir();
+    const dir = `${target}-link`;
+    symlinkSync(target, dir);
+    writeSecretVolume(join(target, 'bucket-a'), creds('1'));
+    const src = source(dir);
+    const rec = new Recorder();
+    src.follow('bucket-a', rec);
+    await rec.states_(1);
+    writeSecretVolume(join(dir, 'bucket-a'), creds('2'));
+    await rec.states_(2);
+    assert.deepEqual(rec.data(), [creds('1'), creds('2')]);
     await src.close();
   });
 
