@@ -16,9 +16,11 @@
  * Reads are hash-compared: a follower reports only a state that differs from the last one.
  *
  * Events that matter are taken from chokidar's `raw` stream (fs.watch as it happens, filtered to
- * `..data` and key names) as well as its normalized events, which come a readdir later: the
- * rename of `..data` is then read about a millisecond after it happened instead of several.
- * A lost event can never stick: every `resyncMs` each followed Secret is re-read anyway (that is
+ * `..data` and key names): the rename of `..data` is read about a millisecond after it happened
+ * (bench/volume-latency). Chokidar's normalized events come a readdir later; they are read too
+ * (they alone tell of files made in a new Secret dir before its watch existed) but open no window.
+ * A Secret dir that is itself a symlink (never so from the kubelet) is not descended into, so
+ * changes in it arrive by the safety re-read only. A lost event can never stick: every `resyncMs` each followed Secret is re-read anyway (that is
  * also the liveness heartbeat), a handful of syscalls per Secret.
  *
  * Errors: `onUnreadable` (and the follower stops) only for what no retry can fix while the pod
