@@ -1,0 +1,94 @@
+/**
+ * `bucket-agent sidecar` flags (DESIGN.md "Sidecar contract"): init's bucket selection and output
+ * flags unchanged, plus the source, the HTTP listeners and the notify actions. Every flag is also
+ * BUCKET_AGENT_<FLAG>.
+ */
+import type { Options } from 'yargs';
+import { UsageError } from '../errors.js';
+import { INIT_OPTIONS, initConfigFrom, parseDuration, type InitArgs, type InitConfig } from './init.js';
+import { parseListen, parseLoopbackListen, type ListenAddress } from './listen.js';
+import { parseNotifyActions, type NotifyAction } from './notify.js';
+
+export const SOURCE_KINDS = ['api', 'volume', 'auto'] as const;
+export type SourceChoice = (typeof SOURCE_KINDS)[number];
+
+/** Every interface: kubelet probes come to the pod IP, over IPv4 or IPv6. */
+export const DEFAULT_LISTEN = ':8080';
+/** Where the kubelet-mounted Secret volumes are, one directory per Secret (volume source). */
+export const DEFAULT_SECRETS_DIR = '/var/run/bucket-agent/secrets';
+/**
+ * How long the source may go without progress (a list, watch event, bookmark, re-read or file
+ * event) before /healthz says the loop is stuck. The apiserver sends a bookmark about every
+ * minute, a stalled watch is cut after 90 s without a byte and is relisted at once, so a healthy
+ * loop never stays this long without progress.
+ */
+export const DEFAULT_STUCK_AFTER = '5m';
+/** Safety re-read of each candidate (api source): one GET, so a lost event cannot stick. */
+export const DEFAULT_RESYNC = '10m';
+
+// Only what the sidecar does differently from init: it never gives up, so it has no --timeout.
+const { timeout: _timeout, ...INIT_SHARED } = INIT_OPTIONS;
+
+export const SIDECAR_OPTIONS = {
+  ...INIT_SHARED,
+  source: {
+    type: 'string',
+    choices: SOURCE_KINDS,
+    default: 'auto',
+    describe: 'api: watch the Secrets through the apiserver; volume: read kubelet-mounted Secret volumes (no RBAC); auto: api when permitted',
+  },
+  'secrets-dir': { type: 'string', default: DEFAULT_SECRETS_DIR, describe: 'volume source: the Secret named S is mounted at <dir>/S/' },
+  listen: { type: 'string', default: DEFAULT_LISTEN, describe: '/healthz, /readyz and /metrics on HOST:PORT ([::]:8080 for IPv6)' },
+  'credentials-listen': {
+    type: 'string',
+    describe: 'Serve the AWS container-credentials endpoint on HOST:PORT (loopback only, e.g. 127.0.0.1:9911)',
+  },
+  notify: {
+    type: 'string',
+    array: true,
+    describe: 'After each change: signal:<SIG>:<process name>, signal:<SIG>:pidfile:<path>, http:<METHOD>:<url> or exec:<command>; repeatable',
+  },
+  'stuck-after': { type: 'string', default: DEFAULT_STUCK_AFTER, describe: '/healthz fails when the source makes no progress for this long' },
+  resync: { type: 'string', default: DEFAULT_RESYNC, describe: 'api source: re-read each Secret candidate this often, in case an event was lost' },
+} as const satisfies Record<string, Options>;
+
+export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
+  readonly source: string;
+  readonly 'secrets-dir': string;
+  readonly listen: string;
+  readonly 'credentials-listen'?: string;
+  readonly notify?: readonly string[];
+  readonly 'stuck-after': string;
+  readonly resync: string;
+}
+
+export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
+  readonly source: SourceChoice;
+  readonly secretsDir: string;
+  readonly listen: ListenAddress;
+  readonly credentialsListen: ListenAddress | undefined;
+  readonly notify: readonly NotifyAction[];
+  readonly stuckAfterMs: number;
+  readonly resyncMs: number;
+}
+
+export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: NodeJS.ProcessEnv = process.env): SidecarConfig {
+  const { timeoutMs: _ignored, ...init } = initConfigFrom({ ...args, timeout: '1s' }, stderrIsTTY, env);
+  const credentialsListen = args['credentials-listen'] === undefined ? undefined : parseLoopbackListen(args['credentials-listen'], 'credentials-listen');
+  return Object.freeze({
+    ...init,
+    source: parseSource(args.source),
+    secretsDir: args['secrets-dir'],
+    listen: parseListen(args.listen, 'listen'),
+    credentialsListen,
+    notify: parseNotifyActions(args.notify ?? []),
+    stuckAfterMs: parseDuration(args['stuck-after'], 'stuck-after'),
+    resyncMs: parseDuration(args.resync, 'resync'),
+  });
+}
+
+function parseSource(value: string): SourceChoice {
+  const found = SOURCE_KINDS.find((kind) => kind === value);
+  if (found === undefined) throw new UsageError(`--source: "${value}" is not one of ${SOURCE_KINDS.join(', ')}`);
+  return found;
+}
