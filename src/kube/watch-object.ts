@@ -4,7 +4,7 @@
  * other transient failure -> back off and start again; a denial or an unserved resource is
  * reported once and ends the loop. It never stops silently.
  */
-import { Backoff, sleep } from './backoff.js';
+import { Backoff, sleep } from '../backoff.js';
 import type { KubeClient, WatchEvent, WatchStream } from './client.js';
 import { KubeApiError, type KubeStatus } from './errors.js';
 import type { ResourceType } from './resources.js';
