@@ -105,7 +105,7 @@ function watchFrom(options: ObjectWatchOptions, from: string, signal: AbortSigna
     };
     signal.addEventListener('abort', stop, { once: true });
     const query = { ...selector(options.name), resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: WATCH_TIMEOUT_SECONDS };
-    options.client.watch(options.resource, options.namespace, query, { onEvent, onEnd }).then((opened) => {
+    options.client.watch(options.resource, options.namespace, { query }, { onEvent, onEnd }).then((opened) => {
       stream = opened;
       if (stopWanted) opened.stop();
     }, reject);
