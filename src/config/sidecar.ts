@@ -70,6 +70,8 @@ export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
   readonly notify: readonly NotifyAction[];
   readonly stuckAfterMs: number;
   readonly resyncMs: number;
+  /** The sidecar's own environment: the base of an exec notify action's. */
+  readonly env: NodeJS.ProcessEnv;
 }
 
 export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: NodeJS.ProcessEnv = process.env): SidecarConfig {
@@ -84,6 +86,7 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
     notify: parseNotifyActions(args.notify ?? []),
     stuckAfterMs: parseDuration(args['stuck-after'], 'stuck-after'),
     resyncMs: parseDuration(args.resync, 'resync'),
+    env,
   });
 }
 

@@ -4,7 +4,7 @@
  * backs off on read failures and tells `/healthz` when it last made progress.
  */
 import { BucketAgentError } from '../errors.js';
-import { Backoff } from '../kube/backoff.js';
+import { Backoff } from '../backoff.js';
 import type { Liveness, SecretFollower, SecretHandlers } from '../runtime/secret-source.js';
 import { readSecretVolume, type VolumeState } from './secret-volume-read.js';
 

@@ -21,7 +21,7 @@ import { lstatSync, readFileSync, readdirSync, realpathSync, statSync, type Stat
 import { dirname, join } from 'node:path';
 import type { SecretObject } from '../credentials/index.js';
 import { UsageError } from '../errors.js';
-import { errorCode } from './fs-ops.js';
+import { errorCode } from '../errors.js';
 
 /** The kubelet's link to the current generation. */
 export const DATA_LINK = '..data';

@@ -17,6 +17,7 @@
  *     .render(): string, .contentType
  */
 import type { NotifyKind } from '../config/notify.js';
+import type { RestartReason } from '../kube/watch-object.js';
 import type { NotifyOutcome, NotifyOutcomeKind } from './notify.js';
 import { CallbackGauge, PROMETHEUS_CONTENT_TYPE, Registry, type Counter, type Gauge, type Histogram } from './prometheus-text.js';
 
@@ -30,8 +31,8 @@ export type BadUpdateReason = (typeof BAD_UPDATE_REASONS)[number];
 export const VERIFY_REASONS = ['unknown-key', 'bad-signature', 'no-bucket', 'access-denied', 'tls', 'dns', 'connection', 'other'] as const;
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
 
-/** expired = 410 Gone then relist; stalled = the watchdog saw no traffic; closed = the server ended it. */
-export const WATCH_RESTART_REASONS = ['expired', 'error', 'stalled', 'closed', 'volume-error'] as const;
+/** kube/watch-object.ts RestartReason: gone = 410 then relist; stall = silent watch cut; timeout = routine end; resync = safety re-read. */
+export const WATCH_RESTART_REASONS = ['gone', 'stall', 'error', 'timeout', 'denied', 'resync'] as const satisfies readonly RestartReason[];
 export type WatchRestartReason = (typeof WATCH_RESTART_REASONS)[number];
 
 export const CREDENTIALS_CODES = ['200', '400', '401', '403', '404', '405', '500'] as const;

@@ -43,13 +43,13 @@ export interface LoopOptions {
   readonly log: Logger;
 }
 
-/** What /readyz says of one bucket. */
-export interface BucketReport {
+/** What /readyz says of one bucket (a type, not an interface: it is JSON data). */
+export type BucketReport = {
   readonly state: 'waiting' | 'rendered';
   readonly secret: string | null;
   /** The reason code of the last bad update not yet followed by a good one. */
   readonly badUpdate: BadUpdateReason | null;
-}
+};
 
 export class SidecarLoop {
   private readonly options: LoopOptions;

@@ -14,6 +14,7 @@ import { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
 import { SECRETS } from '../kube/resources.js';
+import type { RestartReason } from '../kube/watch-object.js';
 import type { Logger } from '../log.js';
 import { createApiSource } from './secret-source-api.js';
 import type { SecretSource } from './secret-source.js';
@@ -25,6 +26,7 @@ export interface SourceConfig extends Pick<InitConfig, 'kube' | 'namespace' | 'b
   readonly resyncMs?: number;
   /** api source: keep retrying a denied candidate (the sidecar outlives a broken RoleBinding). */
   readonly retryDenied?: boolean;
+  onRestart?(reason: RestartReason): void;
 }
 
 export interface OpenedSource {
@@ -55,7 +57,7 @@ export async function openSource(config: SourceConfig, log: Logger): Promise<Ope
     return openVolume({ ...config, namespace: kube.namespace });
   }
   log.info({ server: kube.server, namespace: kube.namespace }, `using ${kube.description}`);
-  const source = createApiSource({ client, namespace: kube.namespace, resyncMs: config.resyncMs, retryDenied: config.retryDenied });
+  const source = createApiSource({ client, namespace: kube.namespace, resyncMs: config.resyncMs, retryDenied: config.retryDenied, onRestart: config.onRestart });
   return opened(source, client, kube.namespace);
 }
 

@@ -29,7 +29,7 @@ export interface RunningSidecar {
 export async function runSidecar(config: SidecarConfig, log: Logger, signal: AbortSignal): Promise<void> {
   const plan = config.verify === undefined ? undefined : await verifyPlanFrom(config.verify);
   const metrics = createSidecarMetrics();
-  const opened = await openSource(config, log, metrics);
+  const opened = await openSource({ ...config, retryDenied: true, onRestart: (reason) => metrics.watchRestarts.inc({ reason }) }, log);
   const events = await eventsFor(config, opened, log);
   const token = config.credentialsListen === undefined ? undefined : generateToken();
   const waiters: BucketWaiter[] = [];
@@ -81,7 +81,7 @@ function healthServer(config: SidecarConfig, r: Reporters): Promise<RunningServe
         .map((f) => ({ secret: f.secret, state: f.state, silentForSeconds: Math.round((now - f.lastProgressAt) / 1000) }));
       return { healthy: stuck.length === 0, detail: stuck.length === 0 ? { loop: 'making progress' } : { stuck } };
     },
-    ready: () => ({ ready: r.loop.ready, detail: { buckets: { ...r.loop.report() } } }),
+    ready: () => ({ ready: r.loop.ready, detail: { buckets: r.loop.report() } }),
     metrics: () => r.metrics.render(),
     metricsContentType: r.metrics.contentType,
     log: r.log,

@@ -78,11 +78,11 @@ describe('sidecar metrics', () => {
     const m = createSidecarMetrics({ aliases: ['backup', 'media'], now: () => now, processMetrics: false });
     let s = samples(m.render());
     assert.equal(s.get('bucket_agent_rotations_total{alias="media"}'), 0);
-    assert.equal(s.get('bucket_agent_watch_restarts_total{reason="expired"}'), 0);
+    assert.equal(s.get('bucket_agent_watch_restarts_total{reason="gone"}'), 0);
     m.rotations.inc({ alias: 'media' });
     m.renders.inc({});
     m.badUpdates.inc({ alias: 'backup', reason: 'missing-field' });
-    m.watchRestarts.inc({ reason: 'stalled' });
+    m.watchRestarts.inc({ reason: 'stall' });
     m.credentialsRequests.inc({ code: '401' });
     m.recordNotify({ kind: 'http', outcome: 'timeout', durationMs: 5012 });
     m.rendered();
@@ -92,7 +92,7 @@ describe('sidecar metrics', () => {
     assert.equal(s.get('bucket_agent_rotations_total{alias="media"}'), 1);
     assert.equal(s.get('bucket_agent_renders_total'), 1);
     assert.equal(s.get('bucket_agent_bad_updates_total{alias="backup",reason="missing-field"}'), 1);
-    assert.equal(s.get('bucket_agent_watch_restarts_total{reason="stalled"}'), 1);
+    assert.equal(s.get('bucket_agent_watch_restarts_total{reason="stall"}'), 1);
     assert.equal(s.get('bucket_agent_credentials_requests_total{code="401"}'), 1);
     assert.equal(s.get('bucket_agent_notify_total{kind="http",outcome="timeout"}'), 1);
     assert.equal(s.get('bucket_agent_notify_duration_seconds_bucket{kind="http",le="5"}'), 0);
