@@ -4,18 +4,12 @@
  * BUCKET_AGENT_<FLAG>.
  */
 import type { Options } from 'yargs';
-import { UsageError } from '../errors.js';
 import { INIT_OPTIONS, initConfigFrom, parseDuration, type InitArgs, type InitConfig } from './init.js';
 import { parseListen, parseLoopbackListen, type ListenAddress } from './listen.js';
 import { parseNotifyActions, type NotifyAction } from './notify.js';
 
-export const SOURCE_KINDS = ['api', 'volume', 'auto'] as const;
-export type SourceChoice = (typeof SOURCE_KINDS)[number];
-
 /** Every interface: kubelet probes come to the pod IP, over IPv4 or IPv6. */
 export const DEFAULT_LISTEN = ':8080';
-/** Where the kubelet-mounted Secret volumes are, one directory per Secret (volume source). */
-export const DEFAULT_SECRETS_DIR = '/var/run/bucket-agent/secrets';
 /**
  * How long the source may go without progress (a list, watch event, bookmark, re-read or file
  * event) before /healthz says the loop is stuck. The apiserver sends a bookmark about every
@@ -31,13 +25,6 @@ const { timeout: _timeout, ...INIT_SHARED } = INIT_OPTIONS;
 
 export const SIDECAR_OPTIONS = {
   ...INIT_SHARED,
-  source: {
-    type: 'string',
-    choices: SOURCE_KINDS,
-    default: 'auto',
-    describe: 'api: watch the Secrets through the apiserver; volume: read kubelet-mounted Secret volumes (no RBAC); auto: api when permitted',
-  },
-  'secrets-dir': { type: 'string', default: DEFAULT_SECRETS_DIR, describe: 'volume source: the Secret named S is mounted at <dir>/S/' },
   listen: { type: 'string', default: DEFAULT_LISTEN, describe: '/healthz, /readyz and /metrics on HOST:PORT ([::]:8080 for IPv6)' },
   'credentials-listen': {
     type: 'string',
@@ -53,8 +40,6 @@ export const SIDECAR_OPTIONS = {
 } as const satisfies Record<string, Options>;
 
 export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
-  readonly source: string;
-  readonly 'secrets-dir': string;
   readonly listen: string;
   readonly 'credentials-listen'?: string;
   readonly notify?: readonly string[];
@@ -63,8 +48,6 @@ export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
 }
 
 export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
-  readonly source: SourceChoice;
-  readonly secretsDir: string;
   readonly listen: ListenAddress;
   readonly credentialsListen: ListenAddress | undefined;
   readonly notify: readonly NotifyAction[];
@@ -79,8 +62,6 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
   const credentialsListen = args['credentials-listen'] === undefined ? undefined : parseLoopbackListen(args['credentials-listen'], 'credentials-listen');
   return Object.freeze({
     ...init,
-    source: parseSource(args.source),
-    secretsDir: args['secrets-dir'],
     listen: parseListen(args.listen, 'listen'),
     credentialsListen,
     notify: parseNotifyActions(args.notify ?? []),
@@ -88,10 +69,4 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
     resyncMs: parseDuration(args.resync, 'resync'),
     env,
   });
-}
-
-function parseSource(value: string): SourceChoice {
-  const found = SOURCE_KINDS.find((kind) => kind === value);
-  if (found === undefined) throw new UsageError(`--source: "${value}" is not one of ${SOURCE_KINDS.join(', ')}`);
-  return found;
 }

@@ -19,7 +19,7 @@ import { verifyPlanFrom } from './init-verify.js';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics.js';
 import { writerFor } from './render.js';
 import { SidecarLoop } from './sidecar-loop.js';
-import { openSource, type OpenedSource } from './sidecar-source.js';
+import { openSource, type OpenedSource } from './source.js';
 
 export interface RunningSidecar {
   /** Resolves once the sidecar has stopped (after `signal` aborted). */
@@ -51,7 +51,15 @@ export async function runSidecar(config: SidecarConfig, log: Logger, signal: Abo
   try {
     servers.push(await healthServer(config, { waiters, loop, metrics, log }));
     if (config.credentialsListen !== undefined && token !== undefined) {
-      servers.push(await startCredentialsEndpoint({ listen: config.credentialsListen, token, lookup: (alias) => loop.credentialsOf(alias), metrics, log }));
+      servers.push(
+        await startCredentialsEndpoint({
+          listen: config.credentialsListen,
+          token,
+          lookup: (alias) => loop.credentialsOf(alias),
+          onAnswer: (code) => metrics.credentialsRequests.inc({ code }),
+          log,
+        }),
+      );
     }
     log.info({ buckets: config.buckets.map((b) => b.name), source: opened.source.kind, listen: servers.map((s) => s.url) }, `following credentials through ${opened.source.description}`);
     for (const waiter of waiters) waiter.start();

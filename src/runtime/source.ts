@@ -6,7 +6,6 @@
  * - `auto`: api when the service account may list the first candidate Secret, else volume, said
  *   once in the log.
  */
-import type { SourceChoice } from '../config/sidecar.js';
 import type { InitConfig } from '../config/init.js';
 import { secretCandidates } from '../credentials/index.js';
 import { KubeAccessError } from '../errors.js';
@@ -19,9 +18,7 @@ import type { Logger } from '../log.js';
 import { createApiSource } from './secret-source-api.js';
 import type { SecretSource } from './secret-source.js';
 
-export interface SourceConfig extends Pick<InitConfig, 'kube' | 'namespace' | 'buckets' | 'user'> {
-  readonly source: SourceChoice;
-  readonly secretsDir: string;
+export interface SourceConfig extends Pick<InitConfig, 'kube' | 'namespace' | 'buckets' | 'user' | 'source' | 'secretsDir'> {
   /** api source: the safety re-read of each candidate; undefined = none (init exits soon anyway). */
   readonly resyncMs?: number;
   /** api source: keep retrying a denied candidate (the sidecar outlives a broken RoleBinding). */
