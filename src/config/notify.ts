@@ -40,6 +40,22 @@ export interface ExecAction {
 export type NotifyAction = SignalAction | HttpAction | ExecAction;
 
 export const NOTIFY_FLAG = 'notify';
+
+export interface NotifyTimeouts {
+  readonly httpTimeoutMs: number;
+  readonly httpAttempts: number;
+  /** Wait before the 2nd attempt, doubled for each one after. */
+  readonly httpBackoffMs: number;
+  /** Then the command and everything it started are killed. */
+  readonly execTimeoutMs: number;
+}
+
+export const DEFAULT_NOTIFY_TIMEOUTS: NotifyTimeouts = Object.freeze({
+  httpTimeoutMs: 5_000,
+  httpAttempts: 3,
+  httpBackoffMs: 250,
+  execTimeoutMs: 30_000,
+});
 export const HTTP_METHODS: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** Linux keeps 15 bytes of a process name in /proc/<pid>/comm; argv[0] is matched in full. */

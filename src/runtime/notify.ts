@@ -10,12 +10,13 @@
  * describeAction (no URL userinfo or query, only an exec's program); the caller counts them
  * (metrics.notify / metrics.notifyDuration).
  */
-import type { NotifyAction, NotifyKind } from '../config/notify.js';
-import { describeAction } from '../config/notify.js';
+import { DEFAULT_NOTIFY_TIMEOUTS, describeAction, type NotifyAction, type NotifyKind, type NotifyTimeouts } from '../config/notify.js';
 import type { Logger } from '../log.js';
 import { runCommand } from './notify-exec.js';
 import { callHttp } from './notify-http.js';
 import { deliverSignal } from './notify-signal.js';
+
+export { DEFAULT_NOTIFY_TIMEOUTS, type NotifyTimeouts };
 
 export type NotifyOutcomeKind = 'ok' | 'failed' | 'timeout';
 
@@ -27,20 +28,6 @@ export interface NotifyOutcome {
   readonly detail: string;
   readonly durationMs: number;
 }
-
-export interface NotifyTimeouts {
-  readonly httpTimeoutMs: number;
-  readonly httpAttempts: number;
-  readonly httpBackoffMs: number;
-  readonly execTimeoutMs: number;
-}
-
-export const DEFAULT_NOTIFY_TIMEOUTS: NotifyTimeouts = Object.freeze({
-  httpTimeoutMs: 5_000,
-  httpAttempts: 3,
-  httpBackoffMs: 250,
-  execTimeoutMs: 30_000,
-});
 
 export interface NotifyContext {
   /** The output directory, as the user gave it (BUCKET_AGENT_OUT for exec). */
