@@ -21,7 +21,7 @@ export const DEFAULT_STUCK_AFTER = '5m';
 export const DEFAULT_RESYNC = '10m';
 
 // Only what the sidecar does differently from init: it never gives up, so it has no --timeout.
-const { timeout: _timeout, ...INIT_SHARED } = INIT_OPTIONS;
+const { timeout, ...INIT_SHARED } = INIT_OPTIONS;
 
 export const SIDECAR_OPTIONS = {
   ...INIT_SHARED,
@@ -58,7 +58,7 @@ export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
 }
 
 export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: NodeJS.ProcessEnv = process.env): SidecarConfig {
-  const { timeoutMs: _ignored, ...init } = initConfigFrom({ ...args, timeout: '1s' }, stderrIsTTY, env);
+  const { timeoutMs, ...init } = initConfigFrom({ ...args, timeout: '1s' }, stderrIsTTY, env);
   const credentialsListen = args['credentials-listen'] === undefined ? undefined : parseLoopbackListen(args['credentials-listen'], 'credentials-listen');
   return Object.freeze({
     ...init,

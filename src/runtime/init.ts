@@ -12,7 +12,7 @@ import { createEventRecorder, NO_EVENTS, type EventRecorder } from '../kube/even
 import { loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../log.js';
 import { BucketWaiter, type WaiterContext } from './init-bucket.js';
-import { createApiSource } from './secret-source-api.js';
+import { openSource } from './source.js';
 import { progressLine, timeoutSummary } from './init-report.js';
 import { verifyAll, verifyPlanFrom, type VerifyPlan } from './init-verify.js';
 import { writeBuckets } from './render.js';
@@ -20,13 +20,10 @@ import { writeBuckets } from './render.js';
 export async function runInit(config: InitConfig, log: Logger): Promise<WriteResult> {
   const started = Date.now();
   const plan = config.verify === undefined ? undefined : await verifyPlanFrom(config.verify);
-  const kube = await loadKubeConfig(config.kube, config.namespace);
-  const client = new KubeClient(kube.auth, kube.server);
-  const eventsClient = await eventsClientFor(config, client, log);
+  const opened = await openSource(config, log);
+  const eventsClient = await eventsClientFor(config, opened.client, log);
   const events = config.pod === undefined || eventsClient === undefined ? NO_EVENTS : createEventRecorder(eventsClient, config.pod, log);
-  log.info({ server: kube.server, namespace: kube.namespace, buckets: config.buckets.map((b) => b.name) }, `using ${kube.description}`);
-  const source = createApiSource({ client, namespace: kube.namespace });
-  const ctx = waiterContext({ source, client, namespace: kube.namespace, user: config.user }, log, events);
+  const ctx = waiterContext({ source: opened.source, client: opened.client, namespace: opened.namespace, user: config.user }, log, events);
   const waiters = config.buckets.map((request) => new BucketWaiter(request, ctx));
   try {
     const credentials = await waitAll(waiters, config, log, started);
@@ -41,16 +38,20 @@ export async function runInit(config: InitConfig, log: Logger): Promise<WriteRes
     throw err;
   } finally {
     for (const waiter of waiters) waiter.stop();
-    await events.flush();
-    client.close();
-    eventsClient?.close();
+    await Promise.all([events.flush(), opened.source.close()]);
+    opened.close();
+    closeOther(eventsClient, opened.client);
   }
 }
 
-/** The client for the pod's own cluster: the same one unless the Buckets live elsewhere. */
-async function eventsClientFor(config: InitConfig, client: KubeClient, log: Logger): Promise<KubeClient | undefined> {
+function closeOther(client: KubeClient | undefined, alreadyClosed: KubeClient | undefined): void {
+  if (client !== alreadyClosed) client?.close();
+}
+
+/** The client for the pod's own cluster: the same one unless the Buckets live elsewhere (or are read from volumes). */
+async function eventsClientFor(config: InitConfig, client: KubeClient | undefined, log: Logger): Promise<KubeClient | undefined> {
   if (config.pod === undefined) return undefined;
-  if (config.eventsKube.kind === config.kube.kind) return client;
+  if (client !== undefined && config.eventsKube.kind === config.kube.kind) return client;
   try {
     const own = await loadKubeConfig(config.eventsKube, undefined);
     return new KubeClient(own.auth, own.server);

@@ -43,7 +43,7 @@ function followSecret(options: ApiSourceOptions, name: string, handlers: SecretH
     // A denial is an answer: the candidate is unreadable (absent) while it lasts.
     onDenied: (err) => handlers.onUnreadable(err),
     retryDenied: options.retryDenied,
-    onRestart: options.onRestart,
+    onRestart: (reason) => options.onRestart?.(reason),
     beforeWatch: follow.beforeWatch === undefined ? undefined : () => follow.beforeWatch?.() ?? Promise.resolve(),
     timings,
   });

@@ -41,6 +41,8 @@ export interface LoopOptions {
   readonly events: EventRecorder;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
+  /** The notify runner names its own component. */
+  readonly notifyLog: Logger;
 }
 
 /** What /readyz says of one bucket (a type, not an interface: it is JSON data). */
@@ -145,22 +147,26 @@ export class SidecarLoop {
   }
 
   private afterRender(first: boolean, changed: readonly BucketCredentials[], rotated: readonly BucketCredentials[]): void {
-    const { metrics, events } = this.options;
+    this.count(first, rotated);
+    for (const b of changed) this.bad.delete(b.alias);
+    if (changed.length === 0) return this.log.info({ out: this.options.output.out }, 'rendered again: only the Secret object changed (same payload)');
+    const words = `${first ? 'rendered' : 'new credentials rendered'} into ${this.options.output.out}: ${this.describe(changed)}`;
+    this.log.info({ out: this.options.output.out, buckets: changed.map((b) => b.alias), first }, words);
+    this.options.events.record('Normal', first ? 'CredentialsRendered' : 'CredentialsRotated', words);
+    const work: Promise<unknown>[] = [];
+    if (!first && this.options.notify.length > 0) work.push(this.notify(changed.map((b) => b.alias)));
+    if (this.options.verify !== undefined && rotated.length > 0) work.push(this.verify(rotated, this.options.verify));
+    this.pending = Promise.all([this.pending, ...work]);
+  }
+
+  private count(first: boolean, rotated: readonly BucketCredentials[]): void {
+    const { metrics } = this.options;
     metrics.renders.inc({});
     metrics.rendered();
     for (const b of rotated) {
       if (!first) metrics.rotations.inc({ alias: b.alias });
       metrics.keysObserved(b.alias, Date.now());
     }
-    for (const b of changed) this.bad.delete(b.alias);
-    if (changed.length === 0) return this.log.info({ out: this.options.output.out }, 'rendered again: only the Secret object changed (same payload)');
-    const words = `${first ? 'rendered' : 'new credentials rendered'} into ${this.options.output.out}: ${this.describe(changed)}`;
-    this.log.info({ out: this.options.output.out, buckets: changed.map((b) => b.alias), first }, words);
-    events.record('Normal', first ? 'CredentialsRendered' : 'CredentialsRotated', words);
-    const work: Promise<unknown>[] = [];
-    if (!first && this.options.notify.length > 0) work.push(this.notify(changed.map((b) => b.alias)));
-    if (this.options.verify !== undefined && rotated.length > 0) work.push(this.verify(rotated, this.options.verify));
-    this.pending = Promise.all([this.pending, ...work]);
   }
 
   private describe(buckets: readonly BucketCredentials[]): string {
@@ -168,7 +174,7 @@ export class SidecarLoop {
   }
 
   private async notify(aliases: readonly string[]): Promise<void> {
-    const outcomes = await runNotifications(this.options.notify, { out: this.options.output.out, aliases, env: this.options.env, log: this.log });
+    const outcomes = await runNotifications(this.options.notify, { out: this.options.output.out, aliases, env: this.options.env, log: this.options.notifyLog });
     for (const outcome of outcomes) this.options.metrics.recordNotify(outcome);
   }
 

@@ -21,12 +21,9 @@ import { writerFor } from './render.js';
 import { SidecarLoop } from './sidecar-loop.js';
 import { openSource, type OpenedSource } from './source.js';
 
-export interface RunningSidecar {
-  /** Resolves once the sidecar has stopped (after `signal` aborted). */
-  readonly stopped: Promise<void>;
-}
-
-export async function runSidecar(config: SidecarConfig, log: Logger, signal: AbortSignal): Promise<void> {
+/** `root` is the root logger: the servers and the notify runner name their own component. */
+export async function runSidecar(config: SidecarConfig, root: Logger, signal: AbortSignal): Promise<void> {
+  const log = root.child({ component: 'sidecar' });
   const plan = config.verify === undefined ? undefined : await verifyPlanFrom(config.verify);
   const metrics = createSidecarMetrics();
   const opened = await openSource({ ...config, retryDenied: true, onRestart: (reason) => metrics.watchRestarts.inc({ reason }) }, log);
@@ -44,12 +41,13 @@ export async function runSidecar(config: SidecarConfig, log: Logger, signal: Abo
     events,
     env: config.env,
     log,
+    notifyLog: root,
   });
   const ctx = waiterContext({ source: opened.source, client: opened.client, namespace: opened.namespace, user: config.user, onUpdate: () => loop.schedule() }, log, events);
   waiters.push(...config.buckets.map((request) => new BucketWaiter(request, ctx)));
   const servers: RunningServer[] = [];
   try {
-    servers.push(await healthServer(config, { waiters, loop, metrics, log }));
+    servers.push(await healthServer(config, { waiters, loop, metrics, log: root }));
     if (config.credentialsListen !== undefined && token !== undefined) {
       servers.push(
         await startCredentialsEndpoint({
@@ -57,7 +55,7 @@ export async function runSidecar(config: SidecarConfig, log: Logger, signal: Abo
           token,
           lookup: (alias) => loop.credentialsOf(alias),
           onAnswer: (code) => metrics.credentialsRequests.inc({ code }),
-          log,
+          log: root,
         }),
       );
     }

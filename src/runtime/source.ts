@@ -54,7 +54,7 @@ export async function openSource(config: SourceConfig, log: Logger): Promise<Ope
     return openVolume({ ...config, namespace: kube.namespace });
   }
   log.info({ server: kube.server, namespace: kube.namespace }, `using ${kube.description}`);
-  const source = createApiSource({ client, namespace: kube.namespace, resyncMs: config.resyncMs, retryDenied: config.retryDenied, onRestart: config.onRestart });
+  const source = createApiSource({ client, namespace: kube.namespace, resyncMs: config.resyncMs, retryDenied: config.retryDenied, onRestart: (reason) => config.onRestart?.(reason) });
   return opened(source, client, kube.namespace);
 }
 

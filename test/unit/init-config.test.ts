@@ -10,6 +10,8 @@ const ARGS: InitArgs = {
   timeout: '10m',
   verify: true,
   'verify-timeout': '30s',
+  source: 'api',
+  'secrets-dir': '/var/run/bucket-agent/secrets',
   'insecure-skip-tls-verify': false,
   'progress-interval': '15s',
   'log-level': 'info',
