@@ -72,7 +72,7 @@ try {
     const sets = [buckets(count, 1), buckets(count, 2)];
     figures.push(await measure('render', count, (i) => void renderFiles(sets[i % 2] ?? [], FORMATS)));
     const out = join(dir, `out-${count}`);
-    figures.push(await measure('render+write', count, async (i) => void (await writeFileSet(out, renderFiles(sets[i % 2] ?? [], FORMATS)))));
+    figures.push(await measure('render+write', count, (i) => void writeFileSet(out, renderFiles(sets[i % 2] ?? [], FORMATS))));
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

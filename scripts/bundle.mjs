@@ -15,6 +15,8 @@
 // - Chunks sit beside the entry: cli.ts finds package.json at ../../ from its own module.
 // - No keepNames: it wraps every function and class in a naming call, ~1 ms of each start;
 //   error classes state their names (src/errors.ts). Dependencies' own names may be minified.
+// - BUCKET_AGENT_VERSION: the package version as a constant (src/version.ts, the User-Agent), so
+//   a start reads no package.json for it.
 // - punycode: tr46 (client-node -> node-fetch -> whatwg-url) requires Node's deprecated builtin;
 //   outside node_modules Node >= 22 prints DEP0040 for it on every start. The userland package
 //   is the same code.
@@ -26,6 +28,7 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/bundle');
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /**
  * `import x from"node:http"` -> `const x=require("node:http")` in every chunk (see above). esbuild
@@ -72,6 +75,7 @@ await build({
   minify: true,
   legalComments: 'external',
   alias: { punycode: 'punycode/' },
+  define: { BUCKET_AGENT_VERSION: JSON.stringify(version) },
   logLevel: 'warning',
   banner: {
     js: "import { createRequire as __bucketAgentRequire } from 'node:module'; const require = __bucketAgentRequire(import.meta.url);",

@@ -5,6 +5,7 @@ import type { CommandContext } from './commands/context.js';
 import { COMMON_OPTIONS, ENV_PREFIX, processEnv } from './config/common.js';
 import { BucketAgentError, EXIT, type ExitCode } from './errors.js';
 import type { LogOptions, Logger } from './log.js';
+import { redactSecrets } from './redact.js';
 
 export interface MainIO {
   readonly argv: readonly string[];
@@ -23,7 +24,8 @@ export async function main(io: MainIO): Promise<ExitCode> {
       return io.stdin;
     },
     stderrIsTTY: io.stderr.isTTY === true,
-    print: (line) => io.stdout.write(`${line}\n`),
+    // Paths are named by aliases, which are names; but a name may have been chosen equal to a key.
+    print: (line) => io.stdout.write(redactSecrets(`${line}\n`)),
     logger: async (options: LogOptions) => {
       const { createLogger } = await import('./log.js');
       logger = await createLogger(options);
@@ -67,13 +69,13 @@ export function attachStdinDash(argv: readonly string[]): string[] {
 function report(err: unknown, io: MainIO, logger: Logger | undefined): ExitCode {
   if (err instanceof BucketAgentError) {
     if (logger !== undefined) logger.error({ code: err.code, exitCode: err.exitCode }, err.message);
-    else io.stderr.write(`bucket-agent: ${err.message}${err.exitCode === EXIT.usage ? ' (see --help)' : ''}\n`);
+    else io.stderr.write(redactSecrets(`bucket-agent: ${err.message}${err.exitCode === EXIT.usage ? ' (see --help)' : ''}\n`));
     return err.exitCode;
   }
   // Not raised on purpose: say so, without dumping objects that might hold Secret data.
   const message = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown error';
   if (logger !== undefined) logger.error({ code: 'E_INTERNAL' }, `internal error: ${message}`);
-  else io.stderr.write(`bucket-agent: internal error: ${message}\n`);
+  else io.stderr.write(redactSecrets(`bucket-agent: internal error: ${message}\n`));
   return EXIT.internal;
 }
 

@@ -104,3 +104,16 @@ export class VerifyError extends BucketAgentError {
     this.reason = reason;
   }
 }
+
+/**
+ * The `code` of a Node system error (`ENOENT`, `ECONNREFUSED`, `CERT_HAS_EXPIRED`), looked up
+ * through wrappers: an AggregateError (happy eyeballs over several addresses) keeps the
+ * per-address errors inside, and wrapped errors keep theirs in `cause`.
+ */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code !== '') return code;
+  const inner = (err as { errors?: unknown }).errors;
+  return Array.isArray(inner) ? errorCode(inner[0]) : errorCode((err as { cause?: unknown }).cause);
+}

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { redactSecrets } from './redact.js';
 
 export type { Logger };
 
@@ -24,7 +25,7 @@ export interface LogOptions {
 
 /** The one root logger: JSON lines to stderr, or pretty lines when stderr is a terminal. */
 export async function createLogger(options: LogOptions): Promise<Logger> {
-  const destination = options.pretty ? await prettyStream() : pino.destination({ fd: 2, sync: true });
+  const destination = redacting(options.pretty ? await prettyStream() : pino.destination({ fd: 2, sync: true }));
   return pino(
     {
       level: options.level,
@@ -34,6 +35,11 @@ export async function createLogger(options: LogOptions): Promise<Logger> {
     },
     destination,
   );
+}
+
+/** Every line passes through redactSecrets (src/redact.ts): the known key values are masked wherever they appear. */
+function redacting(stream: DestinationStream): DestinationStream {
+  return { write: (line: string) => stream.write(redactSecrets(line)) };
 }
 
 async function prettyStream(): Promise<DestinationStream> {

@@ -31,6 +31,11 @@ export const ENV_HTTP_PROXY = ['HTTP_PROXY', 'http_proxy'] as const;
 export const ENV_NO_PROXY = ['NO_PROXY', 'no_proxy'] as const;
 export const ENV_REQUEST_METHOD = 'REQUEST_METHOD';
 
+export const SOURCE_KINDS = ['api', 'volume', 'auto'] as const;
+export type SourceChoice = (typeof SOURCE_KINDS)[number];
+/** Where the kubelet-mounted Secret volumes are, one directory per Secret (volume source). */
+export const DEFAULT_SECRETS_DIR = '/var/run/bucket-agent/secrets';
+
 export const INIT_OPTIONS = {
   bucket: {
     type: 'string',
@@ -50,6 +55,13 @@ export const INIT_OPTIONS = {
   'ca-file': { type: 'string', describe: 'PEM CA bundle trusted (besides the system CAs) when verifying against an https S3 endpoint' },
   'insecure-skip-tls-verify': { type: 'boolean', default: false, describe: "Verify without checking the S3 server's certificate (test setups only)" },
   'progress-interval': { type: 'string', default: DEFAULT_PROGRESS_INTERVAL, describe: 'How often to log what is being waited for' },
+  source: {
+    type: 'string',
+    choices: SOURCE_KINDS,
+    default: 'api',
+    describe: 'api: read the Secrets through the apiserver; volume: from kubelet-mounted Secret volumes (no RBAC); auto: api when permitted, else volume',
+  },
+  'secrets-dir': { type: 'string', default: DEFAULT_SECRETS_DIR, describe: 'volume source: the Secret named S is mounted at <dir>/S/' },
   ...OUTPUT_OPTIONS,
 } as const satisfies Record<string, Options>;
 
@@ -64,6 +76,8 @@ export interface InitArgs extends CommonArgs, OutputArgs {
   readonly 'ca-file'?: string;
   readonly 'insecure-skip-tls-verify': boolean;
   readonly 'progress-interval': string;
+  readonly source: string;
+  readonly 'secrets-dir': string;
 }
 
 export interface BucketRequest {
@@ -100,6 +114,8 @@ export interface InitConfig {
   readonly pod: PodRef | undefined;
   readonly output: OutputConfig;
   readonly log: LogOptions;
+  readonly source: SourceChoice;
+  readonly secretsDir: string;
 }
 
 export function initConfigFrom(args: InitArgs, stderrIsTTY: boolean, env: NodeJS.ProcessEnv = process.env): InitConfig {
@@ -121,7 +137,15 @@ export function initConfigFrom(args: InitArgs, stderrIsTTY: boolean, env: NodeJS
     pod: podFrom(env),
     output: outputConfigFrom(args),
     log: logOptionsFrom(args, stderrIsTTY),
+    source: parseSource(args.source),
+    secretsDir: args['secrets-dir'],
   });
+}
+
+function parseSource(value: string): SourceChoice {
+  const found = SOURCE_KINDS.find((kind) => kind === value);
+  if (found === undefined) throw new UsageError(`--source: "${value}" is not one of ${SOURCE_KINDS.join(', ')}`);
+  return found;
 }
 
 /** `--bucket a --bucket b=x,c` -> [{a,a}, {b,x}, {c,c}]; names and aliases checked, aliases unique. */

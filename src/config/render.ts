@@ -2,7 +2,8 @@ import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { LogOptions } from '../log.js';
 import { FORMATS, type Format } from '../render/types.js';
-import { DEFAULT_FILE_MODE } from '../files/atomic-writer.js';
+// The layout module only: the writer itself (and node:fs) is not loaded to parse a command line.
+import { DEFAULT_FILE_MODE } from '../files/layout.js';
 import { logOptionsFrom, parseId, parseList, parseMode, type CommonArgs } from './common.js';
 
 /** Options shared by every command that writes files (render now; init and sidecar later). */

@@ -18,6 +18,8 @@ export interface BucketInfoFields {
 }
 
 const FIELD = 'BucketInfo';
+/** COSI's protocol names (BucketClass `protocols`). */
+const KNOWN_PROTOCOLS: ReadonlySet<string> = new Set(['s3', 'azure', 'gcs']);
 
 export function parseBucketInfo(text: string, source: string): BucketInfoFields {
   const spec = objectAt(parseJson(text, source), 'spec', source);
@@ -66,13 +68,46 @@ function missingS3(spec: Record<string, unknown>, source: string): CredentialsEr
   if (azure || protocols.some((p) => p.toLowerCase() === 'azure')) {
     return new CredentialsError(source, `${FIELD}.spec.protocols`, 'unsupported protocol azure: bucket-agent needs an S3 bucket');
   }
-  const offered = protocols.length === 0 ? '' : ` (protocols: ${protocols.join(', ')})`;
+  // Only protocol names COSI defines are echoed: anything else in a payload could be a key.
+  const known = protocols.filter((p) => KNOWN_PROTOCOLS.has(p.toLowerCase()));
+  const offered = known.length === 0 ? '' : ` (protocols: ${known.join(', ')})`;
   return new CredentialsError(source, `${FIELD}.spec.secretS3`, `is missing${offered}`);
 }
 
 function checkAuthenticationType(value: unknown, source: string): void {
   // "IAM" means the workload gets credentials elsewhere (no keys in the Secret).
   if (value === undefined || value === null || value === '' || value === 'KEY' || value === 'Key') return;
-  const shown = typeof value === 'string' ? value.replace(/[^\w-]/g, '?').slice(0, 20) : typeof value;
-  throw new CredentialsError(source, `${FIELD}.spec.authenticationType`, `unsupported authentication type "${shown}" (only KEY is supported)`);
+  const shown = value === 'IAM' ? ' IAM' : '';
+  throw new CredentialsError(source, `${FIELD}.spec.authenticationType`, `unsupported authentication type${shown} (only KEY is supported)`);
+}
+
+/**
+ * The key values in a BucketInfo document, read leniently (no validation), so that they can be
+ * masked in every output even when the document is refused.
+ */
+export function bucketInfoKeyValues(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return keyValuesInBrokenJson(text);
+  }
+  const s3 = (parsed as { spec?: { secretS3?: Record<string, unknown> } } | null)?.spec?.secretS3;
+  if (typeof s3 !== 'object' || s3 === null) return [];
+  return [s3.accessKeyID, s3.accessSecretKey].filter((v): v is string => typeof v === 'string');
+}
+
+const KEY_MEMBER = /"(?:accessKeyID|accessSecretKey)"\s*:\s*"((?:[^"\\]|\\.)*)"/g;
+
+/** A document that does not parse (cut short, a stray comma) may still hold the keys. */
+function keyValuesInBrokenJson(text: string): string[] {
+  return [...text.matchAll(KEY_MEMBER)].map((match) => {
+    const raw = match[1] ?? '';
+    try {
+      return JSON.parse(`"${raw}"`) as string;
+    } catch {
+      return raw;
+    }
+  });
 }

@@ -1,5 +1,5 @@
 import { CredentialsError } from '../errors.js';
-import { parseBucketInfo, type BucketInfoFields } from './bucket-info.js';
+import { bucketInfoKeyValues, parseBucketInfo, type BucketInfoFields } from './bucket-info.js';
 import { describeSecret, type SecretData } from './secret.js';
 import { DEFAULT_REGION, type BucketCredentials, type CredentialsSource, type SecretLayout } from './types.js';
 import { optionalText, parseEndpoint, requireBucketName, requireDns1123Label, requireText } from './values.js';
@@ -105,4 +105,14 @@ function resolveAlias(alias: string | undefined, secretName: string, source: str
 
 function sourceOf(secret: SecretData, layout: SecretLayout): CredentialsSource {
   return { layout, name: secret.name, namespace: secret.namespace, uid: secret.uid, resourceVersion: secret.resourceVersion };
+}
+
+/**
+ * The key values a Secret holds in any layout, read leniently (no validation): the runtime masks
+ * them in every output (src/redact.ts) before the payload is even checked.
+ */
+export function secretKeyValues(secret: SecretData): string[] {
+  const { data } = secret;
+  const flat = [COSI_V1ALPHA2_KEYS.accessKeyId, COSI_V1ALPHA2_KEYS.secretAccessKey, COZYSTACK_FLAT_KEYS.accessKeyId, COZYSTACK_FLAT_KEYS.secretAccessKey];
+  return [...flat.map((key) => data[key]).filter((v): v is string => v !== undefined), ...bucketInfoKeyValues(data[KEY_BUCKET_INFO])];
 }

@@ -15,24 +15,27 @@
  * previous generation is kept until the next swap, and any older one until it has been out of
  * `..data` for `retiredGraceMs` (default 1 s), for readers caught in a burst of renders.
  *
- * Every step is a synchronous fs call. A render is ~100 syscalls on tiny files, and its phases
- * are sequential; on a memory-backed emptyDir each syscall takes microseconds, while a libuv
+ * Every step is a synchronous fs call, and the API says so (`write` returns, it does not
+ * promise). A render is ~100 syscalls on tiny files, and its phases are sequential; on a
+ * memory-backed emptyDir (what injected pods use) each syscall takes microseconds, while a libuv
  * thread-pool round trip (fs/promises) costs ~0.1-0.3 ms. A render thus blocks the event loop for
- * about a millisecond (a few more on a disk, for the fsyncs), which `init` and a sidecar that
- * renders on key rotation can afford. fsync of files and dirs is skipped on tmpfs and ramfs,
- * where it buys nothing (memory does not survive a crash); on a disk it is kept.
+ * about a millisecond, which the sidecar's endpoints can afford. fsync of files and dirs is
+ * skipped on tmpfs and ramfs, where it buys nothing (memory does not survive a crash); on a disk
+ * it is kept, and there a render blocks for the fsyncs (a few ms on an SSD).
  *
  * One writer per output dir: the init container or the sidecar. Calls in one process never
- * interleave, since each runs to completion synchronously; two processes writing the same dir are
- * not supported (each would prune the other's half-written generation, and the loser's render
- * would fail — never a reader's view, though).
+ * interleave, since each runs to completion synchronously; two processes writing the same dir at
+ * once are not supported (each would prune the other's half-written generation, and the loser's
+ * render would fail — never a reader's view, though). One after the other is the normal case: an
+ * init container writes first (as root with --uid/--gid, or as the sidecar's uid), then the
+ * sidecar takes over the same dir and prunes what init left.
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { OutputError } from '../errors.js';
 import type { RenderedFile } from '../render/types.js';
 import { needsFsync, removeTree, step, syncDir } from './fs-ops.js';
-import { buildGeneration, generationMatches } from './generation.js';
+import { applyOwnership, buildGeneration, generationMatches } from './generation.js';
 import {
   DATA_LINK,
   DEFAULT_OUT_DIR_MODE,
@@ -70,31 +73,48 @@ export interface WriteResult {
 }
 
 /**
- * Makes `files` the content of `outDir`, all at once. On any failure (bad path, collision, IO
- * error, chown refused) rejects with OutputError and leaves the previous files byte-for-byte as
- * they were, with no partial generation or temp link left behind. The write is done by the time
- * this returns; the Promise is kept so that callers need not know.
+ * The writer of one output dir. It remembers when each generation it swapped out stopped being
+ * current, so a long-lived writer (the sidecar) keeps retired generations for readers caught in a
+ * burst of renders; a new writer (an init container, a restarted sidecar) knows of none and
+ * removes old ones at once, which no reader of its own can be holding.
  */
-export function writeFileSet(
-  outDir: string,
-  files: readonly RenderedFile[],
-  options: WriteOptions = {},
-): Promise<WriteResult> {
-  // A throw in the executor becomes the rejection.
-  return new Promise((done) => {
+export class AtomicWriter {
+  readonly outDir: string;
+  private readonly options: ResolvedOptions;
+  /** Monotonic time each generation this writer swapped out stopped being current, by absolute path. */
+  private readonly retiredAt = new Map<string, number>();
+
+  /** Throws OutputError for options it cannot honour, before touching the disk. */
+  constructor(outDir: string, options: WriteOptions = {}) {
+    this.outDir = resolve(outDir);
+    this.options = resolveOptions(options);
+  }
+
+  /**
+   * Makes `files` the content of the output dir, all at once, synchronously. On any failure (bad
+   * path, collision, IO error, chown refused) throws OutputError and leaves the previous files
+   * byte-for-byte as they were, with no partial generation or temp link left behind.
+   */
+  write(files: readonly RenderedFile[]): WriteResult {
     // Validation first: a request that cannot be honoured must not touch the disk at all.
     const set = buildFileSet(files);
-    const resolved = resolveOptions(options);
-    done(write(resolve(outDir), set, resolved));
-  });
+    return write(this.outDir, set, this.options, this.retiredAt);
+  }
 }
 
-function write(outDir: string, set: FileSet, options: ResolvedOptions): WriteResult {
-  ensureOutDir(outDir);
+/** One write by a new writer (`render`, `init`): see AtomicWriter.write. */
+export function writeFileSet(outDir: string, files: readonly RenderedFile[], options: WriteOptions = {}): WriteResult {
+  return new AtomicWriter(outDir, options).write(files);
+}
+
+type RetiredAt = Map<string, number>;
+
+function write(outDir: string, set: FileSet, options: ResolvedOptions, retiredAt: RetiredAt): WriteResult {
+  ensureOutDir(outDir, options);
   const current = readGenerationLink(outDir, DATA_LINK);
   const plan = planTopLevel(outDir, set.topLevel);
   // Leftovers of a crashed run go first, so they never pile up, even when nothing changes.
-  const warnings = pruneHidden(outDir, options.retiredGraceMs);
+  const warnings = pruneHidden(outDir, options.retiredGraceMs, retiredAt);
   const unchanged =
     current !== undefined && plan.missing.length === 0 && generationMatches(join(outDir, current), set, options);
   if (unchanged) {
@@ -106,15 +126,19 @@ function write(outDir: string, set: FileSet, options: ResolvedOptions): WriteRes
   const fsync = needsFsync(outDir);
   stageAndSwap(outDir, { generation, current, set, options, fsync, missing: plan.missing });
   if (current !== undefined) retiredAt.set(join(outDir, current), performance.now());
-  warnings.push(...retire(outDir, plan.gone, options.retiredGraceMs, fsync));
+  warnings.push(...retire(outDir, plan.gone, { graceMs: options.retiredGraceMs, fsync, retiredAt }));
   return { changed: true, generation, paths: set.paths, warnings };
 }
 
-function ensureOutDir(outDir: string): void {
+function ensureOutDir(outDir: string, options: ResolvedOptions): void {
   // Parents too: `render --out ./creds/backup` should just work, as `mkdir -p` would.
-  step('create output directory', outDir, () => mkdirSync(outDir, { recursive: true, mode: DEFAULT_OUT_DIR_MODE }));
+  const created = step('create output directory', outDir, () => mkdirSync(outDir, { recursive: true, mode: DEFAULT_OUT_DIR_MODE }));
   const stats = step('inspect', outDir, () => statSync(outDir));
   if (!stats.isDirectory()) throw new OutputError(`output directory ${outDir} is not a directory`);
+  // A dir we made for --uid/--gid belongs to them, like its files: a non-root sidecar of that uid
+  // must be able to add generations and prune what an init container (root) left. A dir that
+  // was already there (an emptyDir, 0777) is left as it is.
+  if (created !== undefined) applyOwnership([outDir], options);
 }
 
 interface Swap {
@@ -157,12 +181,18 @@ function rollback(genDir: string, outDir: string, createdLinks: readonly string[
   removeLinks(outDir, createdLinks);
 }
 
+interface Retirement {
+  readonly graceMs: number;
+  readonly fsync: boolean;
+  readonly retiredAt: RetiredAt;
+}
+
 /** After the swap: drop links to names that are gone and generations older than `..prev`. */
-function retire(outDir: string, gone: readonly string[], graceMs: number, fsync: boolean): string[] {
-  const warnings = fsync ? collect([() => syncDir(outDir)]) : [];
+function retire(outDir: string, gone: readonly string[], how: Retirement): string[] {
+  const warnings = how.fsync ? collect([() => syncDir(outDir)]) : [];
   warnings.push(...removeLinks(outDir, gone));
   try {
-    warnings.push(...pruneHidden(outDir, graceMs));
+    warnings.push(...pruneHidden(outDir, how.graceMs, how.retiredAt));
   } catch (error: unknown) {
     // The new files are live: a failed cleanup must not be reported as a failed render.
     warnings.push(error instanceof Error ? error.message : String(error));
@@ -175,27 +205,20 @@ function removeLinks(outDir: string, names: readonly string[]): string[] {
 }
 
 /**
- * When each generation this process swapped out stopped being current (monotonic clock), keyed
- * by its absolute path. A generation unknown here (left by an earlier process, or a partial one)
- * has no reader in a burst of ours to protect and is removed as soon as it is not linked.
- */
-const retiredAt = new Map<string, number>();
-
-/**
  * Removes every hidden entry except `..data`, `..prev`, the generations they point to and the
  * generations retired less than `graceMs` ago: old generations, and partial generations and temp
  * links of a crashed or failed run.
  */
-function pruneHidden(outDir: string, graceMs: number): string[] {
+function pruneHidden(outDir: string, graceMs: number, retiredAt: RetiredAt): string[] {
   const keep = new Set([DATA_LINK, PREVIOUS_LINK]);
   for (const link of [DATA_LINK, PREVIOUS_LINK]) {
     const target = readGenerationLink(outDir, link);
     if (target !== undefined) keep.add(target);
   }
   const names = step('list', outDir, () => readdirSync(outDir));
-  forgetMissing(outDir, names);
+  forgetMissing(outDir, names, retiredAt);
   const isStale = (name: string): boolean =>
-    name.startsWith(HIDDEN_PREFIX) && !keep.has(name) && !inGrace(join(outDir, name), graceMs);
+    name.startsWith(HIDDEN_PREFIX) && !keep.has(name) && !inGrace(retiredAt.get(join(outDir, name)), graceMs);
   const stale = names.filter(isStale);
   return collect(
     stale.map((name) => () => {
@@ -205,13 +228,12 @@ function pruneHidden(outDir: string, graceMs: number): string[] {
   );
 }
 
-function inGrace(path: string, graceMs: number): boolean {
-  const since = retiredAt.get(path);
+function inGrace(since: number | undefined, graceMs: number): boolean {
   return since !== undefined && performance.now() - since < graceMs;
 }
 
 /** Drops records of generations of `outDir` that no longer exist (removed by someone else). */
-function forgetMissing(outDir: string, names: readonly string[]): void {
+function forgetMissing(outDir: string, names: readonly string[], retiredAt: RetiredAt): void {
   const present = new Set(names.map((name) => join(outDir, name)));
   for (const path of retiredAt.keys()) {
     if (dirname(path) === outDir && !present.has(path)) retiredAt.delete(path);

@@ -15,15 +15,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { OutputError } from '../errors.js';
+import { errorCode, OutputError } from '../errors.js';
 
-/** `code` of a Node system error, if it is one. */
-export function errorCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    return typeof error.code === 'string' ? error.code : undefined;
-  }
-  return undefined;
-}
 
 /** Wraps any failure of `action` on `path`; an OutputError raised deeper is passed through. */
 export function toOutputError(action: string, path: string, error: unknown): OutputError {

@@ -5,8 +5,8 @@
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OutputError } from '../errors.js';
-import { errorCode, listTree, step, syncDir, writeNewFile } from './fs-ops.js';
+import { errorCode, OutputError } from '../errors.js';
+import { listTree, step, syncDir, writeNewFile } from './fs-ops.js';
 import type { FileSet, ResolvedOptions } from './layout.js';
 
 /**
@@ -27,7 +27,8 @@ export function buildGeneration(genDir: string, set: FileSet, options: ResolvedO
   applyModes(genDir, set, options);
 }
 
-function applyOwnership(paths: readonly string[], options: ResolvedOptions): void {
+/** chown as --uid/--gid say (nothing when neither is given); EPERM explained. */
+export function applyOwnership(paths: readonly string[], options: ResolvedOptions): void {
   if (options.uid === undefined && options.gid === undefined) return;
   // -1 leaves that id unchanged (chown(2)), so uid and gid can be given independently.
   const uid = options.uid ?? -1;

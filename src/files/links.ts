@@ -4,8 +4,8 @@
  */
 import { lstatSync, readdirSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { OutputError } from '../errors.js';
-import { errorCode, step } from './fs-ops.js';
+import { errorCode, OutputError } from '../errors.js';
+import { step } from './fs-ops.js';
 import { HIDDEN_PREFIX, isGenerationName, newTempName, topLevelTarget } from './layout.js';
 
 /** Target of symlink `name` in `outDir`, or undefined when there is no such entry. */

@@ -3,27 +3,48 @@
  * authenticated by a KubeAuth (auth.ts). Auth and TLS are re-applied to every request, so a
  * rotated service-account token or client certificate is picked up without a restart; the
  * connection pool is kept while the TLS material stays the same.
+ *
+ * Connections: requests share a few kept-alive ones (request-spread.ts decides when another is
+ * opened), each watch has its own, and a request's deadline runs from the call, so a hung request
+ * delays no other and waits no longer than its timeout even while queued for a connection.
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { KubeAccessError } from '../errors.js';
+import { userAgent } from '../version.js';
 import type { KubeAuth } from './auth.js';
-import { KubeApiError, KubeConnectionError, type KubeStatus } from './errors.js';
+import { KubeApiError, KubeConnectionError, parseStatus } from './errors.js';
 import { tunnelHttpAgent, tunnelHttpsAgent } from './proxy.js';
+import { RequestSpread } from './request-spread.js';
 import { resourcePath, type ApiTarget, type ResourceType } from './resources.js';
-import { openWatch, type WatchHandlers, type WatchStream } from './watch-stream.js';
+import { DEFAULT_WATCH_IDLE_TIMEOUT_MS, openWatch, type WatchHandlers, type WatchStream } from './watch-stream.js';
 
 export type { WatchEvent, WatchStream } from './watch-stream.js';
 
 /** Lists and objects are small here (one Secret by field selector); anything bigger is a mistake. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** From the call to the last byte of the answer, waiting for a connection included. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /**
- * Requests here are short and few (watches have their own connections): queueing them on one
- * kept-alive connection costs less than another TLS handshake, ~3 ms of CPU on both ends at start.
+ * Requests are short and few (watches have their own connections), so they mostly share one
+ * kept-alive connection: another TLS handshake costs ~3 ms of CPU on both ends. A few more exist
+ * for when one request hangs.
  */
-const MAX_SOCKETS = 1;
+export const DEFAULT_MAX_SOCKETS = 4;
+
+export interface KubeClientOptions {
+  /** Overall deadline of one request (DEFAULT_REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs?: number;
+  /** Connections requests may use at once (DEFAULT_MAX_SOCKETS); watches do not count. */
+  readonly maxSockets?: number;
+  /** How long a request waits for a busy connection before another may be opened (request-spread.ts). */
+  readonly spreadAfterMs?: number;
+  /** `bucket-agent/<version>` unless set. */
+  readonly userAgent?: string;
+  /** An http:// proxy that every request and watch tunnels through (kubeconfig.ts decides). */
+  readonly proxy?: URL;
+}
 
 export interface KubeList<T> {
   readonly metadata?: { readonly resourceVersion?: string };
@@ -34,11 +55,14 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, string>>;
   readonly body?: unknown;
   readonly signal?: AbortSignal;
+  /** This request's deadline instead of the client's `requestTimeoutMs` (a long-poll, a big list). */
+  readonly timeoutMs?: number;
 }
 
 interface Sent {
   readonly status: number;
   readonly body: Buffer;
+  readonly retryAfter: string | undefined;
 }
 
 export class KubeClient {
@@ -47,13 +71,18 @@ export class KubeClient {
   private readonly pool: AgentPool;
   /** Watches hold their connection for minutes: never queue them behind, or in front of, requests. */
   private readonly watchPool: AgentPool;
+  private readonly spread: RequestSpread;
+  private readonly requestTimeoutMs: number;
+  private readonly userAgent: string | undefined;
 
-  /** `proxy`: an http:// proxy that every request and watch tunnels through (kubeconfig.ts decides). */
-  constructor(auth: KubeAuth, server: string, proxy?: URL) {
+  constructor(auth: KubeAuth, server: string, options: KubeClientOptions = {}) {
     this.auth = auth;
     this.server = server.replace(/\/+$/, '');
-    this.pool = new AgentPool({ keepAlive: true, maxSockets: MAX_SOCKETS }, proxy);
-    this.watchPool = new AgentPool({ keepAlive: false }, proxy);
+    this.pool = new AgentPool({ keepAlive: true, maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS }, options.proxy);
+    this.watchPool = new AgentPool({ keepAlive: false }, options.proxy);
+    this.spread = new RequestSpread(options.spreadAfterMs);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.userAgent = options.userAgent;
   }
 
   get<T>(resource: ResourceType, namespace: string, name: string, options: RequestOptions = {}): Promise<T> {
@@ -68,11 +97,17 @@ export class KubeClient {
     return this.json<T>('POST', { verb: 'create', resource, namespace }, { ...options, body });
   }
 
-  /** Starts a watch (the server ends it after `timeoutSeconds`); events and its end go to `handlers`. */
-  async watch(resource: ResourceType, namespace: string, query: WatchQuery, handlers: WatchHandlers): Promise<WatchStream> {
+  /**
+   * Starts a watch on its own connection (the server ends it after `timeoutSeconds`); events and
+   * its end go to `handlers`. Rejects only when the request cannot be made (auth); a refusal or a
+   * broken stream goes to `onEnd`.
+   */
+  async watch(resource: ResourceType, namespace: string, watch: WatchOptions, handlers: WatchHandlers): Promise<WatchStream> {
     const target: ApiTarget = { verb: 'watch', resource, namespace };
-    const { url, options } = await this.prepare('GET', target, { ...query, timeoutSeconds: String(query.timeoutSeconds), watch: 'true' }, this.watchPool);
-    return openWatch({ url, options: { ...options, timeout: undefined }, server: this.server, target, timeoutSeconds: query.timeoutSeconds }, handlers);
+    const query = Object.fromEntries(Object.entries(watch.query).map(([key, value]) => [key, String(value)]));
+    const { url, options } = await this.prepare('GET', target, { ...query, watch: 'true' }, this.watchPool);
+    const idleTimeoutMs = watch.idleTimeoutMs ?? DEFAULT_WATCH_IDLE_TIMEOUT_MS;
+    return openWatch({ url, options, server: this.server, target, idleTimeoutMs, signal: watch.signal }, handlers);
   }
 
   /** Closes pooled connections; in-flight requests finish or fail. */
@@ -84,24 +119,34 @@ export class KubeClient {
   private async json<T>(method: string, target: ApiTarget, options: RequestOptions): Promise<T> {
     const sent = await this.send(method, target, options);
     if (sent.status >= 200 && sent.status < 300) return JSON.parse(sent.body.toString('utf8')) as T;
-    throw new KubeApiError(sent.status, target, parseStatus(sent.body));
+    throw new KubeApiError(sent.status, target, parseStatus(sent.body, sent.retryAfter));
   }
 
   private async send(method: string, target: ApiTarget, options: RequestOptions): Promise<Sent> {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    // Started before anything waits, so the wait for a connection counts against it too.
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
     const { url, options: request } = await this.prepare(method, target, options.query ?? {}, this.pool);
     if (payload !== undefined) request.headers = { ...request.headers, 'Content-Type': 'application/json' };
-    request.signal = options.signal;
-    return exchange(url, request, payload).catch((err: unknown) => {
-      throw new KubeConnectionError(this.server, target, err);
-    });
+    request.signal = signal;
+    const release = await this.spread.acquire(signal);
+    try {
+      signal.throwIfAborted();
+      return await exchange(url, request, payload);
+    } catch (err) {
+      throw new KubeConnectionError(this.server, target, deadline.aborted ? timedOut(timeoutMs) : err);
+    } finally {
+      release();
+    }
   }
 
   /** URL and request options with auth and TLS applied now, so rotated credentials are used. */
   private async prepare(method: string, target: ApiTarget, query: Readonly<Record<string, string>>, pool: AgentPool): Promise<Prepared> {
     const url = new URL(this.server + resourcePath(target.resource, target.namespace, target.name));
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-    const options: https.RequestOptions = { method, headers: { Accept: 'application/json' }, timeout: DEFAULT_REQUEST_TIMEOUT_MS };
+    const options: https.RequestOptions = { method, headers: { Accept: 'application/json', 'User-Agent': this.userAgent ?? userAgent() } };
     try {
       await this.auth.apply(options);
     } catch (err) {
@@ -119,10 +164,22 @@ interface Prepared {
   readonly options: https.RequestOptions;
 }
 
-/** Watch parameters; `timeoutSeconds` is required so the watchdog knows when to give up. */
+/** Watch parameters; `timeoutSeconds` is required: the server ends the watch then, and a fresh one re-reads the token. */
 export interface WatchQuery {
   readonly [key: string]: string | number;
   readonly timeoutSeconds: number;
+}
+
+export interface WatchOptions {
+  readonly query: WatchQuery;
+  /** Silence that ends the watch as stalled (DEFAULT_WATCH_IDLE_TIMEOUT_MS): see watch-stream.ts. */
+  readonly idleTimeoutMs?: number;
+  /** Aborting it stops the watch. */
+  readonly signal?: AbortSignal;
+}
+
+function timedOut(ms: number): Error {
+  return Object.assign(new Error(`no answer within ${ms / 1000} s`), { code: 'ETIMEDOUT' });
 }
 
 function exchange(url: URL, options: https.RequestOptions, payload: Buffer | undefined): Promise<Sent> {
@@ -136,40 +193,22 @@ function exchange(url: URL, options: https.RequestOptions, payload: Buffer | und
         if (size > MAX_BODY_BYTES) req.destroy(new Error(`response larger than ${MAX_BODY_BYTES} bytes`));
         else chunks.push(chunk);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), retryAfter: res.headers['retry-after'] }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(payload);
   });
 }
 
-function parseStatus(body: Buffer): KubeStatus {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as unknown;
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    const { code, reason, message } = parsed as Record<string, unknown>;
-    return {
-      code: typeof code === 'number' ? code : undefined,
-      reason: typeof reason === 'string' ? reason : undefined,
-      message: typeof message === 'string' ? message : undefined,
-    };
-  } catch {
-    // Not a Status (a proxy's HTML page, "404 page not found"): the status code says enough.
-    return {};
-  }
-}
-
 /**
- * One keep-alive agent per set of TLS material, which is read again for every request: reusing
- * the agent keeps connections (and TLS sessions) across requests, and a changed certificate gets
- * a new pool.
+ * One agent per set of TLS material, which is read again for every request: reusing the agent
+ * keeps connections (and TLS sessions) across requests, and a changed certificate gets a new
+ * pool. The old one is retired, not destroyed: open watches and requests in flight finish on it.
  */
 class AgentPool {
   private key = '';
-  private agent: https.Agent | undefined;
-  private plain: http.Agent | undefined;
+  private agent: http.Agent | undefined;
   private readonly settings: https.AgentOptions;
   private readonly proxy: URL | undefined;
 
@@ -178,15 +217,14 @@ class AgentPool {
     this.proxy = proxy;
   }
 
-  agentFor(options: https.RequestOptions, url: URL): http.Agent | undefined {
-    // Plain http needs no TLS pool: node's global agent serves it, unless it must be tunnelled.
-    if (url.protocol === 'http:') return this.proxy === undefined ? undefined : (this.plain ??= tunnelHttpAgent(this.proxy, this.settings));
-    const key = [options.ca, options.cert, options.key, options.rejectUnauthorized, options.servername].map(fingerprint).join('|');
+  agentFor(options: https.RequestOptions, url: URL): http.Agent {
+    // Plain http (kubectl proxy) gets a pool of its own too, for the same connection limits.
+    const plain = url.protocol === 'http:';
+    const key = plain ? 'http' : [options.ca, options.cert, options.key, options.rejectUnauthorized, options.servername].map(fingerprint).join('|');
     if (this.agent === undefined || key !== this.key) {
-      this.agent?.destroy();
+      if (this.agent !== undefined) retire(this.agent);
       this.key = key;
-      const make = this.proxy === undefined ? (o: https.AgentOptions): https.Agent => new https.Agent(o) : tunnelHttpsAgent.bind(undefined, this.proxy);
-      this.agent = make({
+      this.agent = plain ? this.plainAgent() : this.tlsAgent({
         ...this.settings,
         ca: options.ca,
         cert: options.cert,
@@ -201,9 +239,23 @@ class AgentPool {
   close(): void {
     this.agent?.destroy();
     this.agent = undefined;
-    this.plain?.destroy();
-    this.plain = undefined;
   }
+
+  /** With a proxy, node's own agents with CONNECT tunnels as their connections (proxy.ts). */
+  private plainAgent(): http.Agent {
+    return this.proxy === undefined ? new http.Agent(this.settings) : tunnelHttpAgent(this.proxy, this.settings);
+  }
+
+  private tlsAgent(options: https.AgentOptions): https.Agent {
+    return this.proxy === undefined ? new https.Agent(options) : tunnelHttpsAgent(this.proxy, options);
+  }
+}
+
+/** Closes its idle connections now, and each busy one when its request or watch is done. */
+function retire(agent: http.Agent): void {
+  // Node's agent reads `keepAlive` when a connection comes back: off, it closes it (not in @types/node).
+  (agent as { keepAlive?: boolean }).keepAlive = false;
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
 }
 
 /** A digest, so the pool key holds no copy of a private key. */

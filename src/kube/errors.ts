@@ -3,6 +3,7 @@
  * Messages name the verb, resource and namespace; they carry the apiserver's Status message (which
  * never holds Secret data) and never a request or response body.
  */
+import { oneLine } from '../credentials/index.js';
 import { KubeAccessError } from '../errors.js';
 import { describeTarget, resourceName, type ApiTarget } from './resources.js';
 
@@ -11,7 +12,12 @@ export interface KubeStatus {
   readonly code?: number;
   readonly reason?: string;
   readonly message?: string;
+  /** `details.retryAfterSeconds`, or the `Retry-After` header of the answer that carried the Status. */
+  readonly retryAfterSeconds?: number;
 }
+
+/** Status messages are plain text from the apiserver; one bounded line keeps logs tidy. */
+const MAX_DETAIL = 400;
 
 /** A non-2xx answer from the apiserver. */
 export class KubeApiError extends KubeAccessError {
@@ -19,12 +25,15 @@ export class KubeApiError extends KubeAccessError {
   readonly status: number;
   readonly reason: string | undefined;
   readonly target: ApiTarget;
+  /** How long the apiserver asked us to wait before trying again (429, 503, some watch ERRORs). */
+  readonly retryAfterMs: number | undefined;
 
   constructor(status: number, target: ApiTarget, body: KubeStatus) {
     super(apiErrorMessage(status, target, body));
     this.status = status;
     this.reason = body.reason;
     this.target = target;
+    this.retryAfterMs = body.retryAfterSeconds === undefined ? undefined : body.retryAfterSeconds * 1000;
   }
 
   /** Worth retrying after a pause: throttling, apiserver or aggregated API trouble, timeouts. */
@@ -74,13 +83,67 @@ function finalProblem(cause: unknown): ((server: string) => string) | undefined 
   return undefined;
 }
 
+/**
+ * A watch that went silent for longer than the apiserver's bookmark interval allows: the
+ * connection is taken for dead (half-open, a lost NAT entry) and the watch is started again.
+ */
+export class WatchStalledError extends KubeConnectionError {
+  override readonly name: string = 'WatchStalledError';
+
+  constructor(server: string, target: ApiTarget, idleMs: number) {
+    super(server, target, new Error(`watch stalled: nothing from the apiserver for ${Math.round(idleMs / 1000)} s`));
+  }
+}
+
 /** True for errors a watch loop should ride out with a back-off. */
 export function isTransient(err: unknown): boolean {
   return (err instanceof KubeConnectionError || err instanceof KubeApiError) && err.transient;
 }
 
+/**
+ * The Status in an error answer's body, with the wait the apiserver asked for: the `Retry-After`
+ * header (seconds, or an HTTP date) wins over `details.retryAfterSeconds`.
+ */
+export function parseStatus(body: Buffer, retryAfterHeader?: string): KubeStatus {
+  const status = statusFields(body);
+  const retryAfterSeconds = parseRetryAfter(retryAfterHeader) ?? status.retryAfterSeconds;
+  return retryAfterSeconds === undefined ? status : { ...status, retryAfterSeconds };
+}
+
+function statusFields(body: Buffer): KubeStatus {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    // Not a Status (a proxy's HTML page, "404 page not found"): the status code says enough.
+    return {};
+  }
+  return statusFrom(parsed);
+}
+
+/** The fields of a Status object (an error body, or a watch ERROR event's object), type-checked. */
+export function statusFrom(value: unknown): KubeStatus {
+  if (typeof value !== 'object' || value === null) return {};
+  const { code, reason, message, details } = value as Record<string, unknown>;
+  const retry = typeof details === 'object' && details !== null ? (details as Record<string, unknown>).retryAfterSeconds : undefined;
+  return {
+    code: typeof code === 'number' ? code : undefined,
+    reason: typeof reason === 'string' ? reason : undefined,
+    message: typeof message === 'string' ? message : undefined,
+    retryAfterSeconds: typeof retry === 'number' && retry > 0 ? retry : undefined,
+  };
+}
+
+/** RFC 9110 `Retry-After`: delay-seconds or an HTTP date; anything else is ignored. */
+function parseRetryAfter(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - Date.now()) / 1000);
+}
+
 function apiErrorMessage(status: number, target: ApiTarget, body: KubeStatus): string {
-  const detail = cleanText(body.message ?? '');
+  const detail = oneLine(body.message ?? '', MAX_DETAIL);
   const said = detail === '' ? '' : ` (apiserver: ${detail})`;
   if (status === 403) {
     return `permission denied: cannot ${describeTarget(target)}${said}. ` +
@@ -104,15 +167,9 @@ function otherStatusMessage(status: number, target: ApiTarget, body: KubeStatus,
 export function transportProblem(cause: unknown): string {
   if (!(cause instanceof Error)) return 'unknown error';
   const code = (cause as NodeJS.ErrnoException).code;
-  const message = cleanText(cause.message);
+  const message = oneLine(cause.message, MAX_DETAIL);
   // A proxy's refusal (proxy.ts) already says all; its code is for classifying, not for people.
   if (code === undefined || code === 'EPROXYCONNECT') return message;
   return message.includes(code) ? message : `${message} (${code})`;
 }
 
-/** One line, bounded: Status messages are plain text from the apiserver, but keep logs tidy. */
-function cleanText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 400 ? `${flat.slice(0, 400)}…` : flat;
-}

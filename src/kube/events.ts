@@ -5,6 +5,7 @@
  * conditions only, never from Secret data.
  */
 import type { Logger } from '../log.js';
+import { redactSecrets } from '../redact.js';
 import type { KubeClient } from './client.js';
 import { EVENTS } from './resources.js';
 
@@ -56,6 +57,10 @@ export function createEventRecorder(client: KubeClient, pod: PodRef, log: Logger
   };
 }
 
+function bounded(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message;
+}
+
 export function buildEvent(pod: PodRef, type: EventType, reason: string, message: string): Record<string, unknown> {
   const now = new Date().toISOString();
   return {
@@ -65,7 +70,7 @@ export function buildEvent(pod: PodRef, type: EventType, reason: string, message
     involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, ...(pod.uid === undefined ? {} : { uid: pod.uid }) },
     type,
     reason,
-    message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message,
+    message: bounded(redactSecrets(message)),
     source: { component: 'bucket-agent' },
     firstTimestamp: now,
     lastTimestamp: now,

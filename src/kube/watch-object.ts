@@ -1,13 +1,68 @@
 /**
  * Follows one named object: LIST with `fieldSelector=metadata.name=<name>` (what RBAC rules with
- * `resourceNames` allow), then WATCH from the list's resourceVersion. 410 Gone -> relist; any
- * other transient failure -> back off and start again; a denial or an unserved resource is
- * reported once and ends the loop. It never stops silently.
+ * `resourceNames` allow), then WATCH from the list's resourceVersion. 410 Gone -> relist; a watch
+ * that goes silent (watch-stream.ts) or any other transient failure -> back off and start again;
+ * a denial or an unserved resource is reported once and ends the loop, unless `retryDenied` asks
+ * to outlive a briefly broken RoleBinding or token. It never stops silently, and says how it is
+ * doing (liveness) for a sidecar's `/healthz`.
  */
-import { Backoff, sleep } from './backoff.js';
-import type { KubeClient, WatchEvent, WatchStream } from './client.js';
-import { KubeApiError, KubeConnectionError, type KubeStatus } from './errors.js';
+import { Backoff, sleep } from '../backoff.js';
+import type { KubeClient, WatchEvent } from './client.js';
+import { KubeApiError, KubeConnectionError, statusFrom, WatchStalledError } from './errors.js';
 import type { ResourceType } from './resources.js';
+import { DEFAULT_WATCH_IDLE_TIMEOUT_MS } from './watch-stream.js';
+
+/** Progress of one follower, for `/healthz`: stuck means no progress for longer than it should take. */
+export interface Liveness {
+  /** `performance.now()` of the last list, watch event, bookmark, re-read or file event. */
+  readonly lastProgressAt: number;
+  readonly state: 'starting' | 'listing' | 'watching' | 'backing-off' | 'stopped';
+}
+
+/**
+ * Why the loop started over, for counting restarts: `timeout` is the routine end of a watch at its
+ * `timeoutSeconds`, `resync` the periodic re-read; the others are trouble.
+ */
+export type RestartReason = 'gone' | 'stall' | 'error' | 'timeout' | 'denied' | 'resync';
+
+export interface BackoffTimings {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+export interface WatchTimings {
+  /** Server-side length of one watch; a fresh watch each time also re-reads a rotated token. */
+  readonly watchTimeoutSeconds: number;
+  /** Silence (not even a bookmark) after which a watch is taken for dead. */
+  readonly idleTimeoutMs: number;
+  /** A fresh LIST this often even while the watch is healthy, so a lost event cannot stick; 0: never. */
+  readonly resyncMs: number;
+  /** After a transient failure, or a watch that ended too soon. */
+  readonly retry: BackoffTimings;
+  /** Between attempts that were denied, with `retryDenied`. */
+  readonly deniedRetry: BackoffTimings;
+  /** A watch that ends sooner than this without an error counts as trouble, to avoid a tight loop. */
+  readonly minHealthyWatchMs: number;
+}
+
+export const DEFAULT_WATCH_TIMEOUT_SECONDS = 240;
+/** The sidecar's safety re-read (DESIGN.md: at most one GET per candidate per 10 minutes). */
+export const DEFAULT_RESYNC_MS = 10 * 60_000;
+export const DEFAULT_RETRY: BackoffTimings = Object.freeze({ initialMs: 500, maxMs: 30_000 });
+/** Slow: a fixed RoleBinding or token is picked up within a minute, without hammering the apiserver. */
+export const DEFAULT_DENIED_RETRY: BackoffTimings = Object.freeze({ initialMs: 2_000, maxMs: 60_000 });
+export const DEFAULT_MIN_HEALTHY_WATCH_MS = 1_000;
+/** A Retry-After beyond this is taken as this: a misconfigured proxy must not park the loop for hours. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+export const DEFAULT_WATCH_TIMINGS: WatchTimings = Object.freeze({
+  watchTimeoutSeconds: DEFAULT_WATCH_TIMEOUT_SECONDS,
+  idleTimeoutMs: DEFAULT_WATCH_IDLE_TIMEOUT_MS,
+  resyncMs: DEFAULT_RESYNC_MS,
+  retry: DEFAULT_RETRY,
+  deniedRetry: DEFAULT_DENIED_RETRY,
+  minHealthyWatchMs: DEFAULT_MIN_HEALTHY_WATCH_MS,
+});
 
 export interface ObjectWatchOptions {
   readonly client: KubeClient;
@@ -16,7 +71,7 @@ export interface ObjectWatchOptions {
   readonly name: string;
   /** After every list and every change: the object, or undefined when it does not exist (now). */
   onState(object: KubeObject | undefined): void;
-  /** A denial, a resource this apiserver does not serve, an untrusted server: the loop has stopped. */
+  /** A denial (without `retryDenied`), or a resource this apiserver does not serve: the loop has stopped. */
   onFatal(err: KubeApiError | KubeConnectionError): void;
   /** A transient failure; the loop starts again after `retryInMs`. */
   onRetry(err: unknown, retryInMs: number): void;
@@ -25,6 +80,12 @@ export interface ObjectWatchOptions {
    * objects (and stop) before any watch connection is opened.
    */
   beforeWatch?(): Promise<void>;
+  /** 401/403 do not end the loop: each goes to onDenied (else onRetry) and is retried on `deniedRetry`. */
+  readonly retryDenied?: boolean;
+  onDenied?(err: KubeApiError, retryInMs: number): void;
+  /** Each time a watch is opened again or the loop lists again, with why. */
+  onRestart?(reason: RestartReason): void;
+  readonly timings?: Partial<WatchTimings>;
 }
 
 export interface KubeObject {
@@ -33,88 +94,168 @@ export interface KubeObject {
 
 export interface ObjectWatch {
   stop(): void;
+  liveness(): Liveness;
 }
-
-/** Server-side watch length; a fresh watch each time also re-reads a rotated token. */
-export const WATCH_TIMEOUT_SECONDS = 240;
-/** A watch that ends sooner than this without an error is treated as trouble, to avoid a tight loop. */
-const MIN_HEALTHY_WATCH_MS = 1_000;
 
 export function watchObject(options: ObjectWatchOptions): ObjectWatch {
   const controller = new AbortController();
-  void followLoop(options, controller.signal);
-  return { stop: () => controller.abort() };
+  const follower = new Follower(options, controller.signal);
+  void follower.run();
+  return { stop: () => controller.abort(), liveness: () => follower.liveness() };
 }
 
-async function followLoop(options: ObjectWatchOptions, signal: AbortSignal): Promise<void> {
-  const backoff = new Backoff();
-  while (!signal.aborted) {
-    try {
-      await followOnce(options, signal, backoff);
-    } catch (err) {
-      if (signal.aborted) return;
-      if ((err instanceof KubeApiError || err instanceof KubeConnectionError) && !err.transient) return options.onFatal(err);
-      const delay = backoff.next();
-      options.onRetry(err, delay);
-      await sleep(delay, signal);
+type WatchOutcome = { readonly relist: 'gone' | 'resync' } | { readonly relist?: undefined; readonly resourceVersion: string };
+
+class Follower {
+  private readonly options: ObjectWatchOptions;
+  private readonly timings: WatchTimings;
+  private readonly signal: AbortSignal;
+  private readonly retry: Backoff;
+  private readonly deniedRetry: Backoff;
+  private state: Liveness['state'] = 'starting';
+  private lastProgressAt = performance.now();
+
+  constructor(options: ObjectWatchOptions, signal: AbortSignal) {
+    this.options = options;
+    this.timings = { ...DEFAULT_WATCH_TIMINGS, ...options.timings };
+    this.signal = signal;
+    this.retry = new Backoff(this.timings.retry.initialMs, this.timings.retry.maxMs);
+    this.deniedRetry = new Backoff(this.timings.deniedRetry.initialMs, this.timings.deniedRetry.maxMs);
+  }
+
+  liveness(): Liveness {
+    return { lastProgressAt: this.lastProgressAt, state: this.signal.aborted ? 'stopped' : this.state };
+  }
+
+  async run(): Promise<void> {
+    while (!this.signal.aborted) {
+      try {
+        await this.listAndWatch();
+      } catch (err) {
+        if (this.signal.aborted) break;
+        const delay = this.failed(err);
+        if (delay === undefined) break;
+        await this.pause(delay);
+      }
+    }
+    this.state = 'stopped';
+  }
+
+  /** Reports a failure; returns the wait before the next attempt, or undefined when the loop ends. */
+  private failed(err: unknown): number | undefined {
+    const { options } = this;
+    if (err instanceof KubeApiError && err.denied && options.retryDenied === true) {
+      const delay = honourRetryAfter(this.deniedRetry.next(), err);
+      options.onRestart?.('denied');
+      if (options.onDenied !== undefined) options.onDenied(err, delay);
+      else options.onRetry(err, delay);
+      return delay;
+    }
+    // An untrusted apiserver certificate or a proxy's 403/407 (errors.ts) ends the loop too.
+    if ((err instanceof KubeApiError || err instanceof KubeConnectionError) && !err.transient) {
+      options.onFatal(err);
+      return undefined;
+    }
+    const delay = honourRetryAfter(this.retry.next(), err);
+    options.onRestart?.(err instanceof WatchStalledError ? 'stall' : 'error');
+    options.onRetry(err, delay);
+    return delay;
+  }
+
+  /** One list and the watches that follow it, until a relist is due. */
+  private async listAndWatch(): Promise<void> {
+    const { options, signal } = this;
+    this.state = 'listing';
+    const listedAt = performance.now();
+    const list = await options.client.list<KubeObject>(options.resource, options.namespace, { query: selector(options.name), signal });
+    if (signal.aborted) return;
+    this.progress();
+    this.retry.reset();
+    this.deniedRetry.reset();
+    options.onState(list.items.find((item) => item.metadata?.name === options.name));
+    await options.beforeWatch?.();
+    const from = list.metadata?.resourceVersion;
+    // No resourceVersion to watch from (not an apiserver's answer): list again, but not in a tight loop.
+    if (from === undefined) return this.pause(this.retry.next());
+    await this.watchUntilRelist(from, this.timings.resyncMs > 0 ? listedAt + this.timings.resyncMs : Infinity);
+  }
+
+  /** Watch after watch from the last resourceVersion seen, until a relist is due or the loop stops. */
+  private async watchUntilRelist(from: string, resyncAt: number): Promise<void> {
+    let resourceVersion = from;
+    while (!this.signal.aborted) {
+      const started = performance.now();
+      const outcome = await this.watchFrom(resourceVersion, resyncAt);
+      if (this.signal.aborted) return;
+      this.options.onRestart?.(outcome.relist ?? 'timeout');
+      if (outcome.relist !== undefined) return;
+      resourceVersion = outcome.resourceVersion;
+      // A watch that ran its course proves the connection: earlier short ones no longer count.
+      if (performance.now() - started >= this.timings.minHealthyWatchMs) this.retry.reset();
+      else await this.pause(this.retry.next());
     }
   }
-}
 
-/** One list and the watches that follow it, until a relist is needed. */
-async function followOnce(options: ObjectWatchOptions, signal: AbortSignal, backoff: Backoff): Promise<void> {
-  const list = await options.client.list<KubeObject>(options.resource, options.namespace, { query: selector(options.name), signal });
-  if (signal.aborted) return;
-  options.onState(list.items.find((item) => item.metadata?.name === options.name));
-  backoff.reset();
-  await options.beforeWatch?.();
-  let resourceVersion = list.metadata?.resourceVersion;
-  while (resourceVersion !== undefined && !signal.aborted) {
-    const started = Date.now();
-    resourceVersion = await watchFrom(options, resourceVersion, signal);
-    if (resourceVersion !== undefined && Date.now() - started < MIN_HEALTHY_WATCH_MS) await sleep(backoff.next(), signal);
+  /** Resolves with the resourceVersion to resume from, or a relist (410, resync due); rejects on failure. */
+  private watchFrom(from: string, resyncAt: number): Promise<WatchOutcome> {
+    const { options } = this;
+    return new Promise((resolve, reject) => {
+      let resourceVersion = from;
+      let failure: KubeApiError | 'gone' | undefined;
+      let resyncDue = false;
+      // Per watch, so nothing is left on the loop's signal, however the watch ends or fails to open.
+      const own = new AbortController();
+      const stopForResync = (): void => {
+        resyncDue = true;
+        own.abort();
+      };
+      const resync = Number.isFinite(resyncAt) ? setTimeout(stopForResync, Math.max(0, resyncAt - performance.now())) : undefined;
+      const onEvent = (event: WatchEvent): void => {
+        this.progress();
+        if (event.type === 'ERROR') {
+          failure = statusFailure(event.object, options);
+          return own.abort();
+        }
+        resourceVersion = (event.object as KubeObject | null)?.metadata?.resourceVersion ?? resourceVersion;
+        if (event.type === 'ADDED' || event.type === 'MODIFIED') options.onState(event.object as KubeObject);
+        else if (event.type === 'DELETED') options.onState(undefined);
+      };
+      const onEnd = (err: Error | undefined): void => {
+        clearTimeout(resync);
+        const outcome = failure ?? err;
+        if (outcome === 'gone' || (outcome instanceof KubeApiError && outcome.status === 410)) resolve({ relist: 'gone' });
+        else if (outcome !== undefined) reject(outcome);
+        else resolve(resyncDue ? { relist: 'resync' } : { resourceVersion });
+      };
+      this.state = 'watching';
+      const query = { ...selector(options.name), resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: this.timings.watchTimeoutSeconds };
+      const signal = AbortSignal.any([this.signal, own.signal]);
+      options.client.watch(options.resource, options.namespace, { query, idleTimeoutMs: this.timings.idleTimeoutMs, signal }, { onEvent, onEnd }).catch((err: Error) => {
+        clearTimeout(resync);
+        reject(err);
+      });
+    });
+  }
+
+  private async pause(ms: number): Promise<void> {
+    this.state = 'backing-off';
+    await sleep(ms, this.signal);
+  }
+
+  private progress(): void {
+    this.lastProgressAt = performance.now();
   }
 }
 
-/** Resolves with the resourceVersion to resume from, or undefined when a relist is needed (410). */
-function watchFrom(options: ObjectWatchOptions, from: string, signal: AbortSignal): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    let resourceVersion = from;
-    let failure: KubeApiError | 'gone' | undefined;
-    let stream: WatchStream | undefined;
-    let stopWanted = false;
-    const stop = (): void => {
-      stopWanted = true;
-      stream?.stop();
-    };
-    const onEvent = (event: WatchEvent): void => {
-      if (event.type === 'ERROR') {
-        failure = statusFailure(event.object, options);
-        return stop();
-      }
-      resourceVersion = (event.object as KubeObject | null)?.metadata?.resourceVersion ?? resourceVersion;
-      if (event.type === 'ADDED' || event.type === 'MODIFIED') options.onState(event.object as KubeObject);
-      else if (event.type === 'DELETED') options.onState(undefined);
-    };
-    const onEnd = (err: Error | undefined): void => {
-      signal.removeEventListener('abort', stop);
-      const outcome = failure ?? err;
-      if (outcome === 'gone' || (outcome instanceof KubeApiError && outcome.status === 410)) resolve(undefined);
-      else if (outcome !== undefined) reject(outcome);
-      else resolve(resourceVersion);
-    };
-    signal.addEventListener('abort', stop, { once: true });
-    const query = { ...selector(options.name), resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: WATCH_TIMEOUT_SECONDS };
-    options.client.watch(options.resource, options.namespace, query, { onEvent, onEnd }).then((opened) => {
-      stream = opened;
-      if (stopWanted) opened.stop();
-    }, reject);
-  });
+/** Waits at least as long as the apiserver asked (429, 503, a watch ERROR's retryAfterSeconds). */
+function honourRetryAfter(delay: number, err: unknown): number {
+  const asked = err instanceof KubeApiError ? err.retryAfterMs : undefined;
+  return asked === undefined ? delay : Math.max(delay, Math.min(asked, MAX_RETRY_AFTER_MS));
 }
 
 /** An ERROR event carries a Status: 410 means relist, anything else is a failure to retry. */
 function statusFailure(object: unknown, options: ObjectWatchOptions): KubeApiError | 'gone' {
-  const status = (object ?? {}) as KubeStatus;
+  const status = statusFrom(object);
   if (status.code === 410) return 'gone';
   return new KubeApiError(status.code ?? 500, { verb: 'watch', resource: options.resource, namespace: options.namespace }, status);
 }

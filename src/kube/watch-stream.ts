@@ -1,16 +1,21 @@
 /**
- * One watch request, streamed over node:https like every other request (client.ts), so a refused
- * watch gets the same typed error with the apiserver's Status message. A watchdog ends a watch
- * that neither sends nor ends: client-node 1.x watches can hang silently on a dead connection
- * (DESIGN.md "Facts"). The server is asked to end the watch after `timeoutSeconds`; no end by
- * then plus a grace period means the connection is dead.
+ * One watch request, streamed over node:http(s) like every other request (client.ts), so a refused
+ * watch gets the same typed error with the apiserver's Status message.
+ *
+ * Liveness comes from the stream itself: the apiserver sends a BOOKMARK about every minute on a
+ * watch that asked for them (`allowWatchBookmarks`; the watch cache's heartbeat), so a watch that
+ * sends no byte for longer than `idleTimeoutMs` is dead, whatever the socket says. A half-open
+ * connection (a crashed peer, a lost NAT entry) otherwise goes unnoticed until the server-side
+ * `timeoutSeconds` would have ended it, and client-node 1.x watches can hang on one forever
+ * (DESIGN.md "Facts"). TCP keepalive on the socket lets the kernel find a dead peer too, and keeps
+ * idle NAT and conntrack entries alive between bookmarks.
  *
  * Not client-node's Watch: it goes through node-fetch, whose url.parse() call prints a
  * deprecation warning on Node >= 24 once bundled (the warning is only muted inside node_modules).
  */
 import http from 'node:http';
 import https from 'node:https';
-import { KubeApiError, KubeConnectionError, type KubeStatus } from './errors.js';
+import { KubeApiError, KubeConnectionError, parseStatus, WatchStalledError } from './errors.js';
 import type { ApiTarget } from './resources.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -22,7 +27,7 @@ export interface WatchEvent {
 
 export interface WatchHandlers {
   onEvent(event: WatchEvent): void;
-  /** Called once: `undefined` when the server ended the watch (or stop()), the error otherwise. */
+  /** Called once: `undefined` when the server ended the watch (or it was stopped), the error otherwise. */
   onEnd(err: KubeApiError | KubeConnectionError | undefined): void;
 }
 
@@ -36,44 +41,59 @@ export interface WatchRequest {
   readonly options: https.RequestOptions;
   readonly server: string;
   readonly target: ApiTarget;
-  readonly timeoutSeconds: number;
+  /** No byte for this long (headers, events, bookmarks) ends the watch with a WatchStalledError. */
+  readonly idleTimeoutMs: number;
+  /** Aborting it stops the watch, as stop() does. */
+  readonly signal?: AbortSignal;
 }
 
-/** Extra time after `timeoutSeconds` before a silent watch is declared dead. */
-export const WATCHDOG_GRACE_MS = 30_000;
+/**
+ * Bookmarks come about every 60 s; half as much again leaves room for a busy apiserver before a
+ * healthy watch is taken for dead (issue 9: a stall is noticed within ~90 s at most).
+ */
+export const DEFAULT_WATCH_IDLE_TIMEOUT_MS = 90_000;
+/** Idle time before the first TCP keepalive probe on a watch connection. */
+export const WATCH_KEEPALIVE_DELAY_MS = 30_000;
 const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 export function openWatch(request: WatchRequest, handlers: WatchHandlers): WatchStream {
+  const { signal } = request;
+  if (signal?.aborted === true) {
+    queueMicrotask(() => handlers.onEnd(undefined));
+    return { stop: () => undefined };
+  }
   let ended = false;
-  let stopped = false;
   const end = (err: KubeApiError | KubeConnectionError | undefined): void => {
     if (ended) return;
     ended = true;
-    clearTimeout(watchdog);
+    clearTimeout(idle);
+    // Removed here, on every way out: the signal usually outlives many watches.
+    signal?.removeEventListener('abort', stop);
     req.destroy();
-    handlers.onEnd(stopped ? undefined : err);
+    handlers.onEnd(err);
   };
+  const stop = (): void => end(undefined);
+  const broken = (err: unknown): void => end(new KubeConnectionError(request.server, request.target, err));
   const transport = request.url.protocol === 'http:' ? http : https;
   const req = transport.request(request.url, request.options, (res) => {
-    if (res.statusCode !== 200) return readStatus(res, (status) => end(new KubeApiError(res.statusCode ?? 0, request.target, status)));
+    idle.refresh();
+    if (res.statusCode !== 200) return readApiError(res, request.target, end);
     const lines = lineSplitter((line) => emit(line, handlers));
     res.on('data', (chunk: Buffer) => {
-      if (!lines(chunk)) end(new KubeConnectionError(request.server, request.target, new Error('watch event larger than 16 MiB')));
+      idle.refresh();
+      if (!lines(chunk)) broken(new Error('watch event larger than 16 MiB'));
     });
     res.on('end', () => end(undefined));
-    res.on('error', (err) => end(new KubeConnectionError(request.server, request.target, err)));
+    res.on('error', broken);
+    // A connection cut mid-stream: 'close' without 'end'.
+    res.on('close', () => broken(new Error('connection closed during the watch')));
   });
-  const watchdog = setTimeout(() => {
-    end(new KubeConnectionError(request.server, request.target, new Error('watch stalled: no data and no end from the apiserver')));
-  }, request.timeoutSeconds * 1000 + WATCHDOG_GRACE_MS);
-  req.on('error', (err) => end(new KubeConnectionError(request.server, request.target, err)));
+  const idle = setTimeout(() => end(new WatchStalledError(request.server, request.target, request.idleTimeoutMs)), request.idleTimeoutMs);
+  req.on('socket', (socket) => socket.setKeepAlive(true, WATCH_KEEPALIVE_DELAY_MS));
+  req.on('error', broken);
+  signal?.addEventListener('abort', stop, { once: true });
   req.end();
-  return {
-    stop: () => {
-      stopped = true;
-      end(undefined);
-    },
-  };
+  return { stop };
 }
 
 function emit(line: string, handlers: WatchHandlers): void {
@@ -108,16 +128,15 @@ function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) => boolea
   };
 }
 
-function readStatus(res: http.IncomingMessage, done: (status: KubeStatus) => void): void {
+/** The refusal of a watch (403, 410, 429, ...) as the typed error a request would get. */
+function readApiError(res: http.IncomingMessage, target: ApiTarget, done: (err: KubeApiError) => void): void {
   const chunks: Buffer[] = [];
+  const status = res.statusCode ?? 0;
+  const retryAfter = res.headers['retry-after'];
+  const finish = (body: Buffer): void => done(new KubeApiError(status, target, parseStatus(body, retryAfter)));
   res.on('data', (chunk: Buffer) => chunks.length < 64 && chunks.push(chunk));
-  res.on('error', () => done({}));
-  res.on('end', () => {
-    try {
-      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as KubeStatus;
-      done({ reason: typeof parsed.reason === 'string' ? parsed.reason : undefined, message: typeof parsed.message === 'string' ? parsed.message : undefined });
-    } catch {
-      done({});
-    }
-  });
+  res.on('end', () => finish(Buffer.concat(chunks)));
+  // Cut before the end: the status code alone (`done` is called once; these come after 'end' too).
+  res.on('error', () => finish(Buffer.alloc(0)));
+  res.on('close', () => finish(Buffer.alloc(0)));
 }

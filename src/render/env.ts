@@ -1,7 +1,8 @@
 import type { BucketCredentials } from '../credentials/types.js';
 import { renderShellEnv, type EnvLine } from './shell-env.js';
 import type { RenderedFile } from './types.js';
-import { aliasOf, endpointPort } from './values.js';
+import { effectivePort } from '../credentials/index.js';
+import { aliasOf } from './values.js';
 
 /**
  * env/<alias>.env, for `set -a; . env/<alias>.env; set +a`, docker compose `env_file` or dotenv.
@@ -27,7 +28,7 @@ function envLines(b: BucketCredentials): EnvLine[] {
     { name: 'AWS_DEFAULT_REGION', field: 'region' },
     { name: 'BUCKET_NAME', field: 'bucketName' },
     { name: 'BUCKET_HOST', field: 'endpoint', value: b.endpoint.host },
-    { name: 'BUCKET_PORT', field: 'endpoint', value: String(endpointPort(b)) },
+    { name: 'BUCKET_PORT', field: 'endpoint', value: String(effectivePort(b.endpoint)) },
     { name: 'BUCKET_REGION', field: 'region' },
   ];
 }

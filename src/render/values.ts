@@ -86,7 +86,3 @@ export function checkedText(b: BucketCredentials, place: Place, value: string, r
   return value;
 }
 
-/** Port of the endpoint: the explicit one, else the scheme's default. */
-export function endpointPort(b: BucketCredentials): number {
-  return b.endpoint.port ?? (b.endpoint.scheme === 'https' ? 443 : 80);
-}

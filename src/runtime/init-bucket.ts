@@ -1,51 +1,72 @@
 /**
- * Waits for one Bucket's credentials: watches the Bucket object (for words, never as a gate) and
- * every Secret candidate at once; the first candidate in DESIGN.md order that exists wins, once all
- * have been listed. A Secret that appears, is replaced or changes while waiting is re-read; one
- * with an unusable payload is reported and waited past.
+ * Follows one Bucket's credentials: every Secret candidate at once through a SecretSource (api
+ * or volume), and the Bucket object (for words, never as a gate). The first candidate in
+ * DESIGN.md order that exists wins (credentials/candidates.ts). A Secret that appears, is
+ * replaced or changes is re-read; one with an unusable payload is reported and waited past. A
+ * candidate the service account may not read counts as absent: a Role that grants a user's own
+ * Secrets by `resourceNames` is the normal per-user setup.
+ *
+ * `init` takes the first usable credentials (`ready`); the sidecar keeps following (`onUpdate`).
  */
-import { CredentialsError, type KubeAccessError } from '../errors.js';
-import { credentialsFromSecret, decodeSecret, describeSecret, type BucketCredentials, type SecretObject } from '../credentials/index.js';
+import {
+  chooseCandidate,
+  credentialsFromSecret,
+  decodeSecret,
+  describeSecret,
+  isFailed,
+  readyConditionOf,
+  secretCandidates,
+  secretKeyValues,
+  type BucketCredentials,
+  type CandidateState,
+  type SecretObject,
+} from '../credentials/index.js';
+import { CredentialsError, type BucketAgentError } from '../errors.js';
 import type { BucketRequest } from '../config/init.js';
-import { isFailed, readyConditionOf } from '../kube/bucket.js';
 import type { KubeClient } from '../kube/client.js';
-import { KubeApiError } from '../kube/errors.js';
+import { KubeApiError, type KubeConnectionError } from '../kube/errors.js';
 import type { EventRecorder } from '../kube/events.js';
-import { BUCKETS, SECRETS } from '../kube/resources.js';
-import { watchObject, type KubeObject, type ObjectWatch } from '../kube/watch-object.js';
+import { BUCKETS } from '../kube/resources.js';
+import { watchObject } from '../kube/watch-object.js';
 import type { Logger } from '../log.js';
+import { rememberSecrets } from '../redact.js';
 import { failedMessage, waitingMessage, type BucketApiState, type BucketView } from './init-report.js';
+import type { SecretFollower, SecretSource } from './secret-source.js';
 
 export interface WaiterContext {
-  readonly client: KubeClient;
+  readonly source: SecretSource;
+  /** For the Bucket object's status; undefined when there is no API access (volume source). */
+  readonly client: KubeClient | undefined;
   readonly namespace: string;
   readonly user: string | undefined;
   readonly log: Logger;
   readonly events: EventRecorder;
   /** Called when the Bucket API cannot be read; logs the fallback once per run. */
   bucketApiUnreadable(why: string): void;
-}
-
-/** Secret names for Bucket `name` (and user), in lookup order (DESIGN.md "Where credentials come from"). */
-export function secretCandidates(name: string, user: string | undefined): string[] {
-  if (user === undefined) return [`bucket-${name}`, `bucket-${name}-credentials`];
-  return [`bucket-${name}-${user}`, `bucket-${name}`, `bucket-${name}-${user}-credentials`];
+  /** After every change of what is known (a Secret, the Bucket): the sidecar re-renders from `current()`. */
+  onUpdate?(waiter: BucketWaiter): void;
 }
 
 interface Candidate {
   readonly name: string;
-  synced: boolean;
-  object: KubeObject | undefined;
+  state: CandidateState<SecretObject>;
+  /** Why it cannot be read, while it cannot. */
+  denial: BucketAgentError | undefined;
+}
+
+interface Stoppable {
+  stop(): void;
 }
 
 export class BucketWaiter {
   readonly request: BucketRequest;
-  /** Resolves with the first usable credentials; rejects on a denial (missing RBAC). */
+  /** Resolves with the first usable credentials; rejects when every candidate is denied (missing RBAC). */
   readonly ready: Promise<BucketCredentials>;
   private readonly ctx: WaiterContext;
   private readonly log: Logger;
   private readonly candidates: Candidate[];
-  private readonly watches: ObjectWatch[] = [];
+  private readonly followers: SecretFollower[] = [];
+  private readonly watches: Stoppable[] = [];
   private bucket: BucketApiState = { kind: 'unknown' };
   private bucketWatched = false;
   private credentials: BucketCredentials | undefined;
@@ -56,13 +77,14 @@ export class BucketWaiter {
   /** Resolves once every candidate was listed and evaluated; watches wait for it. */
   private readonly allListed: Promise<void>;
   private listed!: () => void;
-  private settle!: { resolve(creds: BucketCredentials): void; reject(err: KubeAccessError): void };
+  private settle!: { resolve(creds: BucketCredentials): void; reject(err: BucketAgentError): void };
 
   constructor(request: BucketRequest, ctx: WaiterContext) {
     this.request = request;
     this.ctx = ctx;
     this.log = ctx.log.child({ bucket: request.name, alias: request.alias, namespace: ctx.namespace });
-    this.candidates = secretCandidates(request.name, ctx.user).map((name) => ({ name, synced: false, object: undefined }));
+    this.candidates = secretCandidates(request.name, ctx.user).map((name) => ({ name, state: { kind: 'unknown' }, denial: undefined }));
+    if (ctx.client === undefined) this.bucket = { kind: 'unreadable', why: `reading ${ctx.source.description}, not the Bucket API` };
     this.ready = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
     this.allListed = new Promise((resolve) => (this.listed = resolve));
     // Observed by the caller through Promise.all/race; this keeps a late rejection from going unhandled.
@@ -75,11 +97,16 @@ export class BucketWaiter {
    * adds nothing, and skipping it saves a request on the start-up path.
    */
   start(): void {
-    this.watches.push(...this.candidates.map((candidate) => this.watchSecret(candidate)));
+    this.followers.push(...this.candidates.map((candidate) => this.followSecret(candidate)));
   }
 
   stop(): void {
-    for (const watch of this.watches.splice(0)) watch.stop();
+    for (const watch of [...this.followers.splice(0), ...this.watches.splice(0)]) watch.stop();
+  }
+
+  /** The followers of this bucket's Secret candidates, for liveness. */
+  secretFollowers(): readonly SecretFollower[] {
+    return this.followers;
   }
 
   /** The newest usable credentials (they may change while keys are verified), else the last good ones. */
@@ -94,21 +121,22 @@ export class BucketWaiter {
       candidates: this.candidates.map((c) => c.name),
       bucket: this.bucket,
       secret: this.credentials?.source.name,
+      denied: this.candidates.filter((c) => c.state.kind === 'unreadable').map((c) => c.name),
       problem: this.problem,
       trouble: this.trouble,
     };
   }
 
-  private watchBucket(): ObjectWatch {
+  private watchBucket(client: KubeClient): Stoppable {
     return watchObject({
-      client: this.ctx.client,
+      client,
       resource: BUCKETS,
       namespace: this.ctx.namespace,
       name: this.request.name,
       onState: (object) => this.onBucket(object === undefined ? { kind: 'absent' } : { kind: 'present', ready: readyConditionOf(object) }),
       onFatal: (err) => {
         this.ctx.bucketApiUnreadable(err.message);
-        this.onBucket({ kind: 'unreadable', why: !(err instanceof KubeApiError) ? 'the apiserver is not trusted' : err.status === 404 ? 'the Bucket API is not served' : 'access to Buckets is denied' });
+        this.onBucket({ kind: 'unreadable', why: bucketUnreadable(err) });
       },
       onRetry: (err, retryInMs) => {
         this.onBucket({ kind: 'trouble', why: errorWords(err) });
@@ -117,26 +145,35 @@ export class BucketWaiter {
     });
   }
 
-  private watchSecret(candidate: Candidate): ObjectWatch {
-    return watchObject({
-      client: this.ctx.client,
-      resource: SECRETS,
-      namespace: this.ctx.namespace,
-      name: candidate.name,
-      onState: (object) => {
-        candidate.synced = true;
-        candidate.object = object;
-        this.trouble = undefined;
-        this.evaluate();
+  private followSecret(candidate: Candidate): SecretFollower {
+    return this.ctx.source.follow(
+      candidate.name,
+      {
+        onState: (object) => {
+          candidate.state = object === undefined ? { kind: 'absent' } : { kind: 'present', secret: object };
+          candidate.denial = undefined;
+          this.trouble = undefined;
+          this.evaluate();
+        },
+        onUnreadable: (err) => this.onUnreadable(candidate, err),
+        onRetry: (err, retryInMs) => {
+          if (this.trouble === undefined) this.log.warn({ retryInMs }, `reading Secret ${candidate.name} failed, retrying: ${errorWords(err)}`);
+          this.trouble = errorWords(err);
+        },
       },
-      onFatal: (err) => this.settle.reject(err),
       // Found at once (the common case): the caller stops us before any watch is opened.
-      beforeWatch: () => this.allListed.then(() => new Promise((resolve) => setImmediate(resolve))),
-      onRetry: (err, retryInMs) => {
-        if (this.trouble === undefined) this.log.warn({ retryInMs }, `watching Secret ${candidate.name} failed, retrying: ${errorWords(err)}`);
-        this.trouble = errorWords(err);
-      },
-    });
+      { beforeWatch: () => this.allListed.then(() => new Promise((resolve) => setImmediate(resolve))) },
+    );
+  }
+
+  /** Denied (or not served): counts as absent; only every candidate denied is a denial. */
+  private onUnreadable(candidate: Candidate, err: BucketAgentError): void {
+    if (candidate.denial === undefined) {
+      this.log.info({ secret: candidate.name }, `Secret ${candidate.name} cannot be read, so it is not a candidate: ${err.message}`);
+    }
+    candidate.state = { kind: 'unreadable' };
+    candidate.denial = err;
+    this.evaluate();
   }
 
   private onBucket(next: BucketApiState): void {
@@ -155,24 +192,35 @@ export class BucketWaiter {
     this.ctx.events.record('Warning', 'BucketFailed', message);
   }
 
-  /**
-   * Picks the first existing candidate as soon as every candidate before it is known to be absent:
-   * when the first one is there (the common case) the others' lists are not waited for.
-   */
+  /** Re-chooses after every change; see chooseCandidate for the rules. */
   private evaluate(): void {
-    if (this.candidates.every((c) => c.synced)) this.listed();
-    const chosen = this.candidates.find((c) => !c.synced || c.object !== undefined);
-    if (chosen !== undefined && !chosen.synced) return;
+    if (this.candidates.every((c) => c.state.kind !== 'unknown')) this.listed();
+    const choice = chooseCandidate(this.candidates.map((c) => c.state));
+    if (choice.kind === 'wait') return;
+    const chosen = choice.kind === 'chosen' ? this.candidates[choice.index] : undefined;
     this.credentials = chosen === undefined ? undefined : this.parse(chosen);
-    if (this.credentials === undefined) return this.lastGood === undefined ? this.waitLonger() : undefined;
-    this.lastGood = this.credentials;
-    this.settle.resolve(this.credentials);
+    if (choice.kind === 'none' && choice.denied) this.settle.reject(this.candidates[0]?.denial as BucketAgentError);
+    this.settleWith(this.credentials);
+    this.ctx.onUpdate?.(this);
+  }
+
+  private settleWith(credentials: BucketCredentials | undefined): void {
+    if (credentials === undefined) {
+      if (this.lastGood === undefined) this.waitLonger();
+      return;
+    }
+    this.lastGood = credentials;
+    this.settle.resolve(credentials);
   }
 
   private parse(candidate: Candidate): BucketCredentials | undefined {
     const label = describeSecret(candidate.name, this.ctx.namespace);
+    if (candidate.state.kind !== 'present') return undefined;
     try {
-      const creds = credentialsFromSecret(decodeSecret(candidate.object as SecretObject, label), this.request.alias);
+      const secret = decodeSecret(candidate.state.secret, label);
+      // Masked in every output from now on, even if the payload is refused below.
+      rememberSecrets(secretKeyValues(secret));
+      const creds = credentialsFromSecret(secret, this.request.alias);
       if (this.credentials === undefined) this.log.info({ secret: candidate.name, layout: creds.source.layout }, `found Secret ${candidate.name}`);
       this.problem = undefined;
       return creds;
@@ -185,9 +233,9 @@ export class BucketWaiter {
   }
 
   private waitLonger(): void {
-    if (!this.bucketWatched && this.watches.length > 0) {
+    if (!this.bucketWatched && this.followers.length > 0 && this.ctx.client !== undefined) {
       this.bucketWatched = true;
-      this.watches.push(this.watchBucket());
+      this.watches.push(this.watchBucket(this.ctx.client));
     }
     this.announce();
   }
@@ -195,7 +243,7 @@ export class BucketWaiter {
   /** Says once, as soon as the state is known, that this bucket has to be waited for. */
   private announce(): void {
     if (this.announced || this.credentials !== undefined || this.bucket.kind === 'unknown') return;
-    if (!this.candidates.every((c) => c.synced)) return;
+    if (this.candidates.some((c) => c.state.kind === 'unknown')) return;
     this.announced = true;
     const message = waitingMessage(this.view());
     this.log.info(message);
@@ -211,3 +259,8 @@ function errorWords(err: unknown): string {
   return err instanceof Error ? err.message : 'unknown error';
 }
 
+/** Why the Bucket cannot be read, in the words of the waiting message. */
+function bucketUnreadable(err: KubeApiError | KubeConnectionError): string {
+  if (!(err instanceof KubeApiError)) return 'the apiserver is not trusted';
+  return err.status === 404 ? 'the Bucket API is not served' : 'access to Buckets is denied';
+}

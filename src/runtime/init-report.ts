@@ -2,7 +2,7 @@
  * The words init uses while waiting and when it gives up: pure functions of what the watches saw,
  * so they are tested with plain tables. Nothing here can see Secret data.
  */
-import { describeReady, isFailed, type ReadyCondition } from '../kube/bucket.js';
+import { describeReady, isFailed, type ReadyCondition } from '../credentials/index.js';
 
 /** What is known about a Bucket object. */
 export type BucketApiState =
@@ -23,6 +23,8 @@ export interface BucketView {
   readonly bucket: BucketApiState;
   /** The Secret credentials were taken from, once there is one. */
   readonly secret: string | undefined;
+  /** Candidates this service account may not read (counted as absent). */
+  readonly denied: readonly string[];
   /** Why the Secret that exists cannot be used (a CredentialsError message: names fields, never values). */
   readonly problem: string | undefined;
   /** The last transient apiserver failure while watching the Secrets, if it is not over. */
@@ -56,7 +58,11 @@ export function timeoutSummary(views: readonly BucketView[], timeoutMs: number):
 function bucketSummary(view: BucketView): string {
   const where = `Bucket ${view.name} in namespace ${view.namespace}`;
   const secrets = `none of the Secrets ${view.candidates.join(', ')} appeared`;
-  const extras = [view.problem === undefined ? '' : ` A Secret exists but cannot be used: ${view.problem}.`, view.trouble === undefined ? '' : ` Last apiserver error: ${view.trouble}.`].join('');
+  const extras = [
+    view.problem === undefined ? '' : ` A Secret exists but cannot be used: ${view.problem}.`,
+    view.trouble === undefined ? '' : ` Last apiserver error: ${view.trouble}.`,
+    view.denied.length === 0 ? '' : ` Not readable with these credentials, so counted as absent: ${view.denied.join(', ')}.`,
+  ].join('');
   const secretPart = view.problem === undefined ? `; ${secrets}` : '';
   switch (view.bucket.kind) {
     case 'absent':
@@ -91,6 +97,7 @@ function stateWords(view: BucketView): string {
   const parts = [bucketWords(view)];
   if (view.problem !== undefined) parts.push(`the Secret is there but cannot be used: ${view.problem}`);
   if (view.trouble !== undefined) parts.push(`apiserver trouble: ${view.trouble}`);
+  if (view.denied.length > 0) parts.push(`not readable, counted as absent: ${view.denied.join(', ')}`);
   return parts.join('; ');
 }
 

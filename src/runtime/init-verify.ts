@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { VerifyConfig } from '../config/init.js';
 import type { BucketCredentials } from '../credentials/index.js';
 import { UsageError, VerifyError } from '../errors.js';
-import { Backoff, sleep } from '../kube/backoff.js';
+import { Backoff, sleep } from '../backoff.js';
 import type { Logger } from '../log.js';
 import { classifyVerifyError, type VerifyProblem } from '../s3/classify.js';
 import type { ProbeOptions } from '../s3/verify.js';

@@ -9,10 +9,10 @@ import { TimeoutError, VerifyError, type BucketAgentError } from '../errors.js';
 import type { WriteResult } from '../files/atomic-writer.js';
 import { KubeClient } from '../kube/client.js';
 import { createEventRecorder, NO_EVENTS, type EventRecorder } from '../kube/events.js';
-import { loadKubeConfig, type LoadedKubeConfig } from '../kube/kubeconfig.js';
-import { describeProxy } from '../kube/proxy.js';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../log.js';
 import { BucketWaiter, type WaiterContext } from './init-bucket.js';
+import { openSource } from './source.js';
 import { progressLine, timeoutSummary } from './init-report.js';
 import { verifyAll, verifyPlanFrom, type VerifyPlan } from './init-verify.js';
 import { writeBuckets } from './render.js';
@@ -20,19 +20,17 @@ import { writeBuckets } from './render.js';
 export async function runInit(config: InitConfig, log: Logger): Promise<WriteResult> {
   const started = Date.now();
   const plan = config.verify === undefined ? undefined : await verifyPlanFrom(config.verify);
-  const kube = await loadKubeConfig(config.kube, config.namespace, { proxyEnv: config.proxyEnv });
-  const client = new KubeClient(kube.auth, kube.server, kube.proxy);
-  const eventsClient = await eventsClientFor(config, client, log);
+  const opened = await openSource(config, log);
+  const eventsClient = await eventsClientFor(config, opened.client, log);
   const events = config.pod === undefined || eventsClient === undefined ? NO_EVENTS : createEventRecorder(eventsClient, config.pod, log);
-  log.info({ server: kube.server, namespace: kube.namespace, buckets: config.buckets.map((b) => b.name) }, `using ${describeSource(kube)}`);
-  const ctx = waiterContext(client, { namespace: kube.namespace, user: config.user }, log, events);
+  const ctx = waiterContext({ source: opened.source, client: opened.client, namespace: opened.namespace, user: config.user }, log, events);
   const waiters = config.buckets.map((request) => new BucketWaiter(request, ctx));
   try {
     const credentials = await waitAll(waiters, config, log, started);
     // Verification follows rotations while it retries; without it the watches have done their job.
     if (plan === undefined) for (const waiter of waiters) waiter.stop();
     const verified = plan === undefined ? credentials : await verifyAll(waiters, plan, log);
-    const result = await writeBuckets(verified, config.output, log);
+    const result = writeBuckets(verified, config.output, log);
     events.record('Normal', 'BucketReady', readyMessage(verified, config.output.out, plan));
     return result;
   } catch (err) {
@@ -40,23 +38,23 @@ export async function runInit(config: InitConfig, log: Logger): Promise<WriteRes
     throw err;
   } finally {
     for (const waiter of waiters) waiter.stop();
-    await events.flush();
-    client.close();
-    eventsClient?.close();
+    await Promise.all([events.flush(), opened.source.close()]);
+    opened.close();
+    closeOther(eventsClient, opened.client);
   }
 }
 
-function describeSource(kube: LoadedKubeConfig): string {
-  return kube.proxy === undefined ? kube.description : `${kube.description} through proxy ${describeProxy(kube.proxy)}`;
+function closeOther(client: KubeClient | undefined, alreadyClosed: KubeClient | undefined): void {
+  if (client !== alreadyClosed) client?.close();
 }
 
-/** The client for the pod's own cluster: the same one unless the Buckets live elsewhere. */
-async function eventsClientFor(config: InitConfig, client: KubeClient, log: Logger): Promise<KubeClient | undefined> {
+/** The client for the pod's own cluster: the same one unless the Buckets live elsewhere (or are read from volumes). */
+async function eventsClientFor(config: InitConfig, client: KubeClient | undefined, log: Logger): Promise<KubeClient | undefined> {
   if (config.pod === undefined) return undefined;
-  if (config.eventsKube.kind === config.kube.kind) return client;
+  if (client !== undefined && config.eventsKube.kind === config.kube.kind) return client;
   try {
     const own = await loadKubeConfig(config.eventsKube, undefined, { proxyEnv: config.proxyEnv });
-    return new KubeClient(own.auth, own.server, own.proxy);
+    return new KubeClient(own.auth, own.server, { proxy: own.proxy });
   } catch (err) {
     log.warn(`cannot record Events on the pod, continuing without them: ${err instanceof Error ? err.message : 'unknown error'}`);
     return undefined;
@@ -64,10 +62,9 @@ async function eventsClientFor(config: InitConfig, client: KubeClient, log: Logg
 }
 
 /** One context for all buckets: the Bucket API fallback is announced once per run. */
-function waiterContext(client: KubeClient, scope: Pick<WaiterContext, 'namespace' | 'user'>, log: Logger, events: EventRecorder): WaiterContext {
+export function waiterContext(scope: Pick<WaiterContext, 'source' | 'client' | 'namespace' | 'user' | 'onUpdate'>, log: Logger, events: EventRecorder): WaiterContext {
   let said = false;
   return {
-    client,
     ...scope,
     log,
     events,

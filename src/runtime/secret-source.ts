@@ -11,6 +11,7 @@
  */
 import type { SecretObject } from '../credentials/index.js';
 import type { BucketAgentError } from '../errors.js';
+import type { Liveness } from '../kube/watch-object.js';
 
 export type SourceKind = 'api' | 'volume';
 
@@ -34,12 +35,11 @@ export interface FollowOptions {
   beforeWatch?(): Promise<void>;
 }
 
-/** Progress of one follower, for `/healthz`: stuck means no progress for longer than it should take. */
-export interface Liveness {
-  /** `performance.now()` of the last list, watch event, bookmark, re-read or file event. */
-  readonly lastProgressAt: number;
-  readonly state: 'starting' | 'listing' | 'watching' | 'backing-off' | 'stopped';
-}
+/**
+ * Progress of one follower, for `/healthz`. Declared beside the api follower (kube/ must not import
+ * runtime/); a volume follower reports the same shape.
+ */
+export type { Liveness } from '../kube/watch-object.js';
 
 export interface SecretFollower {
   stop(): void;

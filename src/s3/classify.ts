@@ -2,6 +2,8 @@
  * Plain words for why S3 refused or could not be reached. A 1-key ListObjectsV2 returns exact S3
  * codes (a HEAD request would only say 403), so each class names what to fix.
  */
+import { errorCode } from '../errors.js';
+
 export type VerifyReason = 'unknown-key' | 'bad-signature' | 'no-bucket' | 'access-denied' | 'tls' | 'dns' | 'connection' | 'other';
 
 export interface VerifyProblem {
@@ -66,13 +68,4 @@ function tlsWords(code: string): string {
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return 'the certificate is outside its validity period';
   if (code === 'EPROTO' || code.startsWith('ERR_SSL_')) return 'the server does not speak TLS on this port (http endpoint given as https?)';
   return 'the server certificate is not signed by a trusted CA';
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== '') return code;
-  // AggregateError (happy eyeballs over several addresses) keeps the per-address errors inside.
-  const inner = (err as { errors?: unknown }).errors;
-  return Array.isArray(inner) ? errorCode(inner[0]) : errorCode((err as { cause?: unknown }).cause);
 }

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import type { BucketCredentials } from '../credentials/index.js';
+import { effectivePort, type BucketCredentials } from '../credentials/index.js';
 
 export interface ProbeOptions {
   /** Extra trusted CA certificates (PEM), added to the system's. */
@@ -23,7 +23,7 @@ export async function probeBucket(creds: BucketCredentials, options: ProbeOption
   const { endpoint } = creds;
   const client = new Client({
     endPoint: endpoint.host.replace(/^\[(.*)\]$/, '$1'),
-    port: endpoint.port ?? (endpoint.scheme === 'https' ? 443 : 80),
+    port: effectivePort(endpoint),
     useSSL: endpoint.scheme === 'https',
     accessKey: creds.accessKeyId,
     secretKey: creds.secretAccessKey,

@@ -4,7 +4,6 @@
  * run's output (and the Events) is scanned for the keys.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,141 +15,20 @@ import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { startTestEnv, type BucketOptions, type ProvisionedBucket, type TestEnv } from '../env/index.js';
 import { REPO_ROOT } from '../env/tools.js';
 
-const BIN = join(REPO_ROOT, 'dist/src/bin.js');
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly [key: string]: unknown;
-}
-
-interface Running {
-  readonly done: Promise<Run>;
-  /** Resolves when a stderr log line matches; rejects if the process exits first. */
-  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
-}
-
-/** Every run's output, so one scan covers all of them. */
-const transcripts: Run[] = [];
-/** Every key value the tests handed out: none may appear in any output or Event. */
-const knownSecrets = new Set<string>();
-
-function rememberKeys(keys: { accessKeyId: string; secretAccessKey: string }): void {
-  for (const value of [keys.accessKeyId, keys.secretAccessKey]) if (value.length >= 8) knownSecrets.add(value);
-}
-
-function startCli(args: readonly string[], env: Record<string, string> = {}, bin = BIN): Running {
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const listeners = new Set<() => void>();
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-    for (const listener of listeners) listener();
-  });
-  const done = new Promise<Run>((resolve) =>
-    child.on('close', (code) => {
-      const run = { code, stdout, stderr };
-      transcripts.push(run);
-      resolve(run);
-      for (const listener of listeners) listener();
-    }),
-  );
-  let exited = false;
-  void done.then(() => (exited = true));
-  const waitForLog = (pattern: RegExp, timeoutMs = 20_000): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`no log line matching ${pattern} within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
-      const check = (): void => {
-        const line = stderr.split('\n').find((l) => pattern.test(l));
-        if (line !== undefined) finish(undefined, line);
-        else if (exited) finish(new Error(`process exited before logging ${pattern}:\n${stderr}`));
-      };
-      const finish = (err: Error | undefined, line?: string): void => {
-        clearTimeout(timer);
-        listeners.delete(check);
-        if (err === undefined) resolve(line ?? '');
-        else reject(err);
-      };
-      listeners.add(check);
-      check();
-    });
-  return { done, waitForLog };
-}
-
-function runCli(args: readonly string[], env: Record<string, string> = {}, bin = BIN): Promise<Run> {
-  return startCli(args, env, bin).done;
-}
-
-function logLines(run: Run): LogLine[] {
-  return run.stderr
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine);
-}
-
-function messages(run: Run): string[] {
-  return logLines(run).map((line) => line.msg);
-}
-
-/** The final error line (the reason of a non-zero exit). */
-function errorMessage(run: Run): string {
-  return logLines(run).filter((line) => line.level >= 50).map((line) => line.msg).join('\n');
-}
-
-function assertNoSecrets(text: string, where: string): void {
-  for (const secret of knownSecrets) assert.ok(!text.includes(secret), `${where} contains key material`);
-}
-
-/** No key material anywhere, and nothing on stderr but JSON log lines (no runtime warnings). */
-function assertRunClean(run: Run): void {
-  assertNoSecrets(run.stdout, 'stdout');
-  assertNoSecrets(run.stderr, 'stderr');
-  for (const line of run.stderr.split('\n').filter((l) => l !== '')) assert.ok(line.startsWith('{"level":'), `stderr line is not a log line: ${line}`);
-}
-
-function readJson(path: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-}
-
-interface EventSummary {
-  readonly reason: string;
-  readonly type: string;
-  readonly message: string;
-  readonly involved: string;
-}
-
-async function podEvents(kc: KubeConfig, namespace: string, pod: string): Promise<EventSummary[]> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${pod}` });
-  return list.items.map((e) => ({
-    reason: e.reason ?? '',
-    type: e.type ?? '',
-    message: e.message ?? '',
-    involved: `${e.involvedObject.kind ?? ''}/${e.involvedObject.name ?? ''}/${e.involvedObject.uid ?? ''}`,
-  }));
-}
-
-/** A Pod object for Events to point at; the test control plane stores it and never runs it. */
-async function createPod(kc: KubeConfig, namespace: string, name: string): Promise<string> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const pod = await core.createNamespacedPod({
-    namespace,
-    body: { metadata: { name }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } },
-  });
-  return pod.metadata?.uid ?? '';
-}
-
+import {
+  assertNoSecrets,
+  assertRunClean,
+  createPod,
+  errorMessage,
+  knownSecrets,
+  messages,
+  podEvents,
+  readJson,
+  rememberKeys,
+  runCli,
+  startCli,
+  transcripts,
+} from './cli-runs.js';
 // ---------------------------------------------------------------------------------------------
 
 let env: TestEnv;
@@ -477,6 +355,34 @@ describe('bucket-agent init', () => {
       assert.equal(run.code, 0, run.stderr);
       assertRendered(out, 'named', bucket);
       assert.ok(!run.stderr.includes('cannot read Buckets'), run.stderr);
+    });
+
+    it("per-user access: a Role granting only the user's own Secrets waits for them, created late, and renders", async () => {
+      const ns = await env.newNamespace('rbac');
+      // bucket-pu (the shared candidate) is not granted: reading it is denied, which must not be fatal.
+      const kubeconfig = await env.serviceAccountKubeconfig(ns, 'alice-only', [
+        { ...SECRETS_READ, resourceNames: ['bucket-pu-alice', 'bucket-pu-alice-credentials'] },
+      ]);
+      const out = newOut();
+      const running = startCli(baseArgs(ns, out, kubeconfig).concat('--bucket', 'pu', '--user', 'alice', '--timeout', '60s'));
+      await running.waitForLog(/waiting for Secret bucket-pu-alice/);
+      const bucket = await provisioned(ns, 'pu', { user: 'alice' });
+      const run = await running.done;
+      assertRunClean(run);
+      assert.equal(run.code, 0, run.stderr);
+      assertRendered(out, 'pu', bucket);
+      assert.ok(messages(run).some((m) => m.startsWith('Secret bucket-pu cannot be read, so it is not a candidate')), run.stderr);
+    });
+
+    it('per-user access with every candidate denied: exit code 6 at once', async () => {
+      const ns = await env.newNamespace('rbac');
+      const kubeconfig = await env.serviceAccountKubeconfig(ns, 'other-only', [{ ...SECRETS_READ, resourceNames: ['bucket-other'] }]);
+      const started = Date.now();
+      const run = await runCli(baseArgs(ns, newOut(), kubeconfig).concat('--bucket', 'pd', '--user', 'alice', '--timeout', '60s'));
+      assertRunClean(run);
+      assert.equal(run.code, 6, run.stderr);
+      assert.match(errorMessage(run), /^permission denied: cannot list secrets in namespace /);
+      assert.ok(Date.now() - started < 30_000, 'a denial is not waited out');
     });
 
     it('without access to Secrets: exit code 6 naming verb, resource and namespace', async () => {

@@ -10,10 +10,21 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { writeFileSet } from '../../src/files/atomic-writer.js';
+import { AtomicWriter } from '../../src/files/atomic-writer.js';
 import type { RenderedFile } from '../../src/render/types.js';
 
 const RENDERS = 400;
+/** Index in the shared buffer where the reader publishes its pass count (index 0: stop flag). */
+const PASSES = 1;
+
+/**
+ * Blocks until the reader has finished two more passes, so at least one whole pass ran after the
+ * last swap: the reader then sees every render, however the threads are scheduled.
+ */
+function awaitReaderPasses(shared: Int32Array): void {
+  const target = Atomics.load(shared, PASSES) + 2;
+  for (let seen = Atomics.load(shared, PASSES); seen < target; seen = Atomics.load(shared, PASSES)) Atomics.wait(shared, PASSES, seen, 1000);
+}
 /** Files present in both sets, read by the reader on every pass. */
 const ALWAYS = ['aws/credentials', 'aws/config', 'env/backup.env'] as const;
 /** Only in set B: its top-level link appears and disappears with every render. */
@@ -182,6 +193,8 @@ function runReader(data: ReaderData): void {
     readDirect(data.outDir, stats);
     readResolved(data.outDir, stats, last);
     stats.passes += 1;
+    Atomics.store(stop, PASSES, stats.passes);
+    Atomics.notify(stop, PASSES);
   }
   parentPort?.postMessage({ stats });
 }
@@ -215,15 +228,19 @@ if (isMainThread) {
     const root = await mkdtemp(join(base, 'atomic-writer-race-'));
     t.after(() => rm(root, { recursive: true, force: true }));
     const outDir = join(root, 'out');
-    await writeFileSet(outDir, fileSet('A', 0));
-    const stop = new SharedArrayBuffer(4);
+    // One long-lived writer, as the sidecar has: it keeps what it retired for the grace period.
+    const writer = new AtomicWriter(outDir);
+    writer.write(fileSet('A', 0));
+    const stop = new SharedArrayBuffer(8);
+    const shared = new Int32Array(stop);
     const reader = startReader(outDir, stop);
     await reader.ready;
 
     const started = performance.now();
     for (let render = 1; render <= RENDERS; render++) {
-      const result = await writeFileSet(outDir, fileSet(render % 2 === 0 ? 'A' : 'B', render));
+      const result = writer.write(fileSet(render % 2 === 0 ? 'A' : 'B', render));
       assert.equal(result.changed, true);
+      awaitReaderPasses(shared);
     }
     const elapsed = performance.now() - started;
     Atomics.store(new Int32Array(stop), 0, 1);
@@ -237,10 +254,13 @@ if (isMainThread) {
     assert.deepEqual(stats.violations, []);
     // With the default 1 s grace, a resolved generation outlives any realistic reader stall.
     assert.equal(stats.retiredDuringPass, 0, 'a generation vanished under a reader that had resolved it');
-    // The test must be able to fail: the reader has to have raced many swaps in both directions.
-    assert.ok(stats.directReads.A >= 50 && stats.directReads.B >= 50, 'reader saw both sets directly');
-    assert.ok(stats.resolvedPasses.A >= 50 && stats.resolvedPasses.B >= 50, 'reader saw both sets via ..data');
-    assert.ok(stats.switches >= 50, `reader observed only ${stats.switches} swaps`);
+    // The test must be able to fail: the writer waits for the reader after each swap, so the
+    // reader has seen every render in both ways, whatever the machine's speed or scheduling.
+    const half = RENDERS / 2;
+    assert.ok(stats.directReads.A >= half && stats.directReads.B >= half, 'reader saw every render directly');
+    assert.ok(stats.resolvedPasses.A >= half && stats.resolvedPasses.B >= half, 'reader saw every render via ..data');
+    // The first swap may come before the reader's first pass, which then starts on B.
+    assert.ok(stats.switches >= RENDERS - 1, `reader observed ${stats.switches} of ${RENDERS} swaps`);
   });
 } else {
   runReader(workerData as ReaderData);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeFileSet } from '../../src/files/atomic-writer.js';
 import type { RenderedFile } from '../../src/render/types.js';
 import { snapshotTree } from './tree-snapshot.js';
 
@@ -26,7 +27,7 @@ const CHILD_CODE = `
 const { writeFileSet } = await import(process.argv[1]);
 const { outDir, files, options } = JSON.parse(process.argv[2]);
 try {
-  const result = await writeFileSet(outDir, files, options);
+  const result = writeFileSet(outDir, files, options);
   process.stdout.write(JSON.stringify({ ok: true, result }));
 } catch (error) {
   process.stdout.write(JSON.stringify({ ok: false, name: error.name, code: error.code, message: error.message }));
@@ -137,6 +138,22 @@ test('a non-root owner rewrites 0550 generations again and again, old ones are r
   assert.equal(lstatSync(join(outDir, 'env/a.env')).mode & 0o777, 0o440);
   assert.equal(lstatSync(join(outDir, 'env/a.env')).uid, CHILD_ID.uid);
   assert.equal(lstatSync(join(outDir, 'env/b.env'), { throwIfNoEntry: false }), undefined);
+});
+
+test('a non-root sidecar takes over a dir an init container (root, --uid/--gid) created: it writes and prunes', async () => {
+  counter += 1;
+  // Not there yet: the init container's writer creates it, and must hand it to --uid/--gid.
+  const outDir = join(root, `init-made-${counter}`, 'bucket');
+  const first = writeFileSet(outDir, set('a'), { uid: CHILD_ID.uid, gid: CHILD_ID.gid });
+  assert.equal(lstatSync(outDir).uid, CHILD_ID.uid, 'the output dir belongs to --uid');
+  await chmod(join(outDir, '..'), 0o755);
+  const outcome = runChild({ outDir, files: set('b'), options: { retiredGraceMs: 0 } });
+  assert.equal(outcome.ok, true, outcome.message);
+  const second = runChild({ outDir, files: set('a'), options: { retiredGraceMs: 0 } });
+  assert.equal(second.ok, true, second.message);
+  const hidden = readdirSync(outDir).filter((n) => n.startsWith('..') && n !== '..data' && n !== '..prev');
+  assert.ok(!hidden.includes(first.generation), `init's generation ${first.generation} was pruned: ${hidden.join(', ')}`);
+  assert.equal(readFileSync(join(outDir, 'aws/config'), 'utf8'), '[profile backup]\n# a\n');
 });
 
 test('uid/gid without root or CAP_CHOWN: clear error, previous files intact, no litter', async () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutputError } from '../../src/errors.js';
-import { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, writeFileSet } from '../../src/files/atomic-writer.js';
+import { AtomicWriter, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, writeFileSet } from '../../src/files/atomic-writer.js';
 import type { RenderedFile } from '../../src/render/types.js';
 import { snapshotTree } from './tree-snapshot.js';
 
@@ -81,9 +81,9 @@ function isOutputError(pattern: RegExp): (error: unknown) => boolean {
 }
 
 describe('writeFileSet: first write', () => {
-  test('creates the output dir, one generation, ..data and one link per top-level name', async () => {
+  test('creates the output dir, one generation, ..data and one link per top-level name', () => {
     const outDir = freshDir();
-    const result = await writeFileSet(outDir, SET_A);
+    const result = writeFileSet(outDir, SET_A);
 
     assert.equal(result.changed, true);
     assert.match(result.generation, /^\.\.\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{12}$/);
@@ -96,9 +96,9 @@ describe('writeFileSet: first write', () => {
     assert.equal(mode(outDir), 0o755);
   });
 
-  test('sets file mode 0440 and dir mode 0550 by default, and custom modes on request', async () => {
+  test('sets file mode 0440 and dir mode 0550 by default, and custom modes on request', () => {
     const outDir = freshDir();
-    const { generation } = await writeFileSet(outDir, SET_A);
+    const { generation } = writeFileSet(outDir, SET_A);
     const genDir = join(outDir, generation);
     assert.equal(DEFAULT_FILE_MODE, 0o440);
     assert.equal(DEFAULT_DIR_MODE, 0o550);
@@ -106,31 +106,31 @@ describe('writeFileSet: first write', () => {
     assert.equal(mode(join(genDir, 'aws')), 0o550);
     assert.equal(mode(join(genDir, 'aws/credentials')), 0o440);
 
-    const custom = await writeFileSet(outDir, SET_A, { fileMode: 0o400, dirMode: 0o500 });
+    const custom = writeFileSet(outDir, SET_A, { fileMode: 0o400, dirMode: 0o500 });
     assert.equal(custom.changed, true, 'a mode change is a change');
     assert.equal(mode(join(outDir, custom.generation, 'env/backup.env')), 0o400);
     assert.equal(mode(join(outDir, custom.generation, 'env')), 0o500);
   });
 
-  test('chowns files and dirs when uid/gid are given (root)', { skip: process.getuid?.() !== 0 }, async () => {
+  test('chowns files and dirs when uid/gid are given (root)', { skip: process.getuid?.() !== 0 }, () => {
     const outDir = freshDir();
-    const { generation } = await writeFileSet(outDir, SET_A, { uid: 1234, gid: 4321 });
+    const { generation } = writeFileSet(outDir, SET_A, { uid: 1234, gid: 4321 });
     for (const path of ['', 'aws', 'aws/credentials']) {
       const stats = statSync(join(outDir, generation, path));
       assert.deepEqual([stats.uid, stats.gid], [1234, 4321], path);
     }
-    const same = await writeFileSet(outDir, SET_A, { uid: 1234, gid: 4321 });
+    const same = writeFileSet(outDir, SET_A, { uid: 1234, gid: 4321 });
     assert.equal(same.changed, false);
-    const regrouped = await writeFileSet(outDir, SET_A, { uid: 1234, gid: 1 });
+    const regrouped = writeFileSet(outDir, SET_A, { uid: 1234, gid: 1 });
     assert.equal(regrouped.changed, true, 'an owner change is a change');
   });
 });
 
 describe('writeFileSet: rewrites', () => {
-  test('a changed set replaces the files: new ones there, removed ones gone, modes right', async () => {
+  test('a changed set replaces the files: new ones there, removed ones gone, modes right', () => {
     const outDir = freshDir();
-    const first = await writeFileSet(outDir, SET_A);
-    const second = await writeFileSet(outDir, SET_B);
+    const first = writeFileSet(outDir, SET_A);
+    const second = writeFileSet(outDir, SET_B);
 
     assert.equal(second.changed, true);
     assert.notEqual(second.generation, first.generation);
@@ -142,42 +142,55 @@ describe('writeFileSet: rewrites', () => {
     assert.equal(mode(realpathSync(join(outDir, 'mc'))), 0o550);
   });
 
-  test('keeps the previous generation for readers that resolved ..data, removes older ones', async () => {
+  test('keeps the previous generation for readers that resolved ..data, removes older ones', () => {
     const outDir = freshDir();
     const noGrace = { retiredGraceMs: 0 };
-    const first = await writeFileSet(outDir, SET_A, noGrace);
-    const second = await writeFileSet(outDir, SET_B, noGrace);
+    const first = writeFileSet(outDir, SET_A, noGrace);
+    const second = writeFileSet(outDir, SET_B, noGrace);
     assert.deepEqual(generations(outDir), [first.generation, second.generation].sort());
     assert.equal(readlinkSync(join(outDir, '..prev')), first.generation);
     assert.equal(readFileSync(join(outDir, first.generation, 'aws/credentials'), 'utf8'), SET_A[0]?.content);
 
-    const third = await writeFileSet(outDir, SET_A, noGrace);
+    const third = writeFileSet(outDir, SET_A, noGrace);
     assert.deepEqual(generations(outDir), [second.generation, third.generation].sort());
     assert.equal(readlinkSync(join(outDir, '..prev')), second.generation);
   });
 
   test('in a burst, older generations are kept for the grace period, then removed', async () => {
     const outDir = freshDir();
-    const grace = { retiredGraceMs: 300 };
-    const first = await writeFileSet(outDir, SET_A, grace);
-    const second = await writeFileSet(outDir, SET_B, grace);
-    const third = await writeFileSet(outDir, SET_A, grace);
+    // One long-lived writer (the sidecar): it knows what it retired and when.
+    const writer = new AtomicWriter(outDir, { retiredGraceMs: 300 });
+    const first = writer.write(SET_A);
+    const second = writer.write(SET_B);
+    const third = writer.write(SET_A);
     assert.deepEqual(generations(outDir), [first.generation, second.generation, third.generation].sort());
     await sleep(350);
-    const fourth = await writeFileSet(outDir, SET_B, grace);
+    const fourth = writer.write(SET_B);
     assert.deepEqual(generations(outDir), [third.generation, fourth.generation].sort());
   });
 
-  test('an identical rewrite is a no-op: same generation, nothing touched', async () => {
+  test('a new writer (a restarted sidecar) keeps no retired generation of another: no reader of its own holds one', () => {
     const outDir = freshDir();
-    const first = await writeFileSet(outDir, SET_A);
+    const grace = { retiredGraceMs: 60_000 };
+    const old = new AtomicWriter(outDir, grace);
+    old.write(SET_A);
+    old.write(SET_B);
+    const third = old.write(SET_A);
+    assert.equal(generations(outDir).length, 3, 'the old writer keeps its burst');
+    const fourth = new AtomicWriter(outDir, grace).write(SET_B);
+    assert.deepEqual(generations(outDir), [third.generation, fourth.generation].sort());
+  });
+
+  test('an identical rewrite is a no-op: same generation, nothing touched', () => {
+    const outDir = freshDir();
+    const first = writeFileSet(outDir, SET_A);
     const file = join(outDir, 'aws/credentials');
     const mtimes = (): bigint[] =>
       [file, join(outDir, first.generation)].map((path) => statSync(path, { bigint: true }).mtimeNs);
     const before = mtimes();
     const snap = snapshotTree(outDir);
 
-    const again = await writeFileSet(outDir, [...SET_A].reverse());
+    const again = writeFileSet(outDir, [...SET_A].reverse());
     assert.deepEqual(again, { changed: false, generation: first.generation, paths: first.paths, warnings: [] });
     assert.deepEqual(snapshotTree(outDir), snap);
     assert.deepEqual(mtimes(), before);
@@ -185,18 +198,18 @@ describe('writeFileSet: rewrites', () => {
 
   test('a visible link deleted by hand is restored by the next write', async () => {
     const outDir = freshDir();
-    const first = await writeFileSet(outDir, SET_A);
+    const first = writeFileSet(outDir, SET_A);
     await rm(join(outDir, 'aws'));
-    const again = await writeFileSet(outDir, SET_A);
+    const again = writeFileSet(outDir, SET_A);
     assert.equal(again.changed, true);
     assert.notEqual(again.generation, first.generation);
     assert.equal(readFileSync(join(outDir, 'aws/config'), 'utf8'), SET_A[1]?.content);
   });
 
-  test('concurrent calls in one process are queued, not interleaved', async () => {
+  test('calls in one process cannot interleave: each one swaps a complete set', () => {
     const outDir = freshDir();
     const noGrace = { retiredGraceMs: 0 };
-    const results = await Promise.all([SET_A, SET_B, SET_A].map((files) => writeFileSet(outDir, files, noGrace)));
+    const results = [SET_A, SET_B, SET_A].map((files) => writeFileSet(outDir, files, noGrace));
     assert.deepEqual(
       results.map((r) => r.changed),
       [true, true, true],
@@ -221,16 +234,16 @@ describe('writeFileSet: refusals leave everything as it was', () => {
     ['reserved hidden prefix', '..2020/x', /reserved/],
   ];
   for (const [name, path, pattern] of badPaths) {
-    test(`refuses a bad relative path: ${name}`, async () => {
+    test(`refuses a bad relative path: ${name}`, () => {
       const outDir = freshDir();
-      await writeFileSet(outDir, SET_A);
+      writeFileSet(outDir, SET_A);
       const snap = snapshotTree(outDir);
-      await assert.rejects(writeFileSet(outDir, [...SET_B, { path, content: SECRET }]), isOutputError(pattern));
+      assert.throws(() => writeFileSet(outDir, [...SET_B, { path, content: SECRET }]), isOutputError(pattern));
       assert.deepEqual(snapshotTree(outDir), snap);
     });
   }
 
-  test('refuses duplicates, a path that is both file and dir, and an empty set, before creating anything', async () => {
+  test('refuses duplicates, a path that is both file and dir, and an empty set, before creating anything', () => {
     const outDir = freshDir();
     const cases: Array<[RenderedFile[], RegExp]> = [
       [[...SET_A, { path: 'aws/config', content: SECRET }], /twice/],
@@ -238,23 +251,23 @@ describe('writeFileSet: refusals leave everything as it was', () => {
       [[{ path: 'a/b', content: SECRET }, { path: 'a/b/c', content: SECRET }], /both a file and a directory/],
       [[], /empty file set/],
     ];
-    for (const [files, pattern] of cases) await assert.rejects(writeFileSet(outDir, files), isOutputError(pattern));
+    for (const [files, pattern] of cases) assert.throws(() => writeFileSet(outDir, files), isOutputError(pattern));
     assert.equal(existsSync(outDir), false);
   });
 
-  test('refuses bad modes and ids', async () => {
+  test('refuses bad modes and ids', () => {
     const outDir = freshDir();
-    await assert.rejects(writeFileSet(outDir, SET_A, { fileMode: 0o4755 }), isOutputError(/fileMode/));
-    await assert.rejects(writeFileSet(outDir, SET_A, { dirMode: -1 }), isOutputError(/dirMode/));
-    await assert.rejects(writeFileSet(outDir, SET_A, { uid: 1.5 }), isOutputError(/uid/));
-    await assert.rejects(writeFileSet(outDir, SET_A, { gid: 2 ** 32 }), isOutputError(/gid/));
-    await assert.rejects(writeFileSet(outDir, SET_A, { retiredGraceMs: -1 }), isOutputError(/retiredGraceMs/));
+    assert.throws(() => writeFileSet(outDir, SET_A, { fileMode: 0o4755 }), isOutputError(/fileMode/));
+    assert.throws(() => writeFileSet(outDir, SET_A, { dirMode: -1 }), isOutputError(/dirMode/));
+    assert.throws(() => writeFileSet(outDir, SET_A, { uid: 1.5 }), isOutputError(/uid/));
+    assert.throws(() => writeFileSet(outDir, SET_A, { gid: 2 ** 32 }), isOutputError(/gid/));
+    assert.throws(() => writeFileSet(outDir, SET_A, { retiredGraceMs: -1 }), isOutputError(/retiredGraceMs/));
     assert.equal(existsSync(outDir), false);
   });
 
   test('refuses to replace a visible entry that is not its own link (dir, file, foreign symlink)', async () => {
     const outDir = freshDir();
-    await writeFileSet(outDir, SET_A);
+    writeFileSet(outDir, SET_A);
     await mkdir(join(outDir, 'mc'));
     await writeFile(join(outDir, 'mc', 'keep-me'), 'user data');
     await writeFile(join(outDir, 'env2'), 'user file');
@@ -266,7 +279,7 @@ describe('writeFileSet: refusals leave everything as it was', () => {
       [{ path: 'etc/passwd', content: SECRET }, /\/etc exists and is not a bucket-agent link/],
     ];
     for (const [extra, pattern] of attempts) {
-      await assert.rejects(writeFileSet(outDir, [...SET_A, extra]), isOutputError(pattern));
+      assert.throws(() => writeFileSet(outDir, [...SET_A, extra]), isOutputError(pattern));
       assert.deepEqual(snapshotTree(outDir), snap);
     }
   });
@@ -274,33 +287,33 @@ describe('writeFileSet: refusals leave everything as it was', () => {
   test('refuses a ..data that is not its own symlink', async () => {
     const outDir = freshDir();
     await mkdir(join(outDir, '..data'), { recursive: true });
-    await assert.rejects(writeFileSet(outDir, SET_A), isOutputError(/\.\.data: it exists and is not a symlink/));
+    assert.throws(() => writeFileSet(outDir, SET_A), isOutputError(/\.\.data: it exists and is not a symlink/));
     await rm(join(outDir, '..data'), { recursive: true });
     await symlink('/etc', join(outDir, '..data'));
-    await assert.rejects(writeFileSet(outDir, SET_A), isOutputError(/points to "\/etc", not a generation dir/));
+    assert.throws(() => writeFileSet(outDir, SET_A), isOutputError(/points to "\/etc", not a generation dir/));
     assert.deepEqual(readdirSync(outDir), ['..data']);
   });
 
   test('refuses an output dir that is a file, or below a file', async () => {
     const file = join(freshDir() + '-file');
     await writeFile(file, 'not a dir');
-    await assert.rejects(writeFileSet(file, SET_A), isOutputError(/is not a directory|EEXIST|ENOTDIR/));
-    await assert.rejects(writeFileSet(join(file, 'out'), SET_A), isOutputError(/ENOTDIR/));
+    assert.throws(() => writeFileSet(file, SET_A), isOutputError(/is not a directory|EEXIST|ENOTDIR/));
+    assert.throws(() => writeFileSet(join(file, 'out'), SET_A), isOutputError(/ENOTDIR/));
     assert.equal(readFileSync(file, 'utf8'), 'not a dir');
   });
 
-  test('an IO failure in the middle of a render leaves the previous files byte-identical, no litter', async () => {
+  test('an IO failure in the middle of a render leaves the previous files byte-identical, no litter', () => {
     const outDir = freshDir();
-    await writeFileSet(outDir, SET_A);
-    await writeFileSet(outDir, SET_B); // so that ..prev exists too
+    writeFileSet(outDir, SET_A);
+    writeFileSet(outDir, SET_B); // so that ..prev exists too
     const snap = snapshotTree(outDir);
     // The kernel refuses a name over 255 bytes (ENAMETOOLONG) after the other files are written:
     // a real failure mid-generation, and one root cannot bypass.
     const tooLong = { path: `zz/${'n'.repeat(300)}`, content: SECRET };
-    await assert.rejects(writeFileSet(outDir, [...SET_A, tooLong]), isOutputError(/ENAMETOOLONG/));
+    assert.throws(() => writeFileSet(outDir, [...SET_A, tooLong]), isOutputError(/ENAMETOOLONG/));
     assert.deepEqual(snapshotTree(outDir), snap);
     const newTopLevel = { path: `${'t'.repeat(300)}/x`, content: SECRET };
-    await assert.rejects(writeFileSet(outDir, [...SET_A, newTopLevel]), isOutputError(/ENAMETOOLONG/));
+    assert.throws(() => writeFileSet(outDir, [...SET_A, newTopLevel]), isOutputError(/ENAMETOOLONG/));
     assert.deepEqual(snapshotTree(outDir), snap);
   });
 });
@@ -308,8 +321,8 @@ describe('writeFileSet: refusals leave everything as it was', () => {
 describe('writeFileSet: stale leftovers', () => {
   test('temp links, partial generations and dangling own links of a crashed run are cleaned', async () => {
     const outDir = freshDir();
-    await writeFileSet(outDir, SET_B);
-    const current = await writeFileSet(outDir, SET_A);
+    writeFileSet(outDir, SET_B);
+    const current = writeFileSet(outDir, SET_A);
     const previous = readlinkSync(join(outDir, '..prev'));
     // What a crash can leave: a half-built generation (already 0550, which a non-root owner
     // could not delete from without restoring write permission), temp links, a link made
@@ -323,7 +336,7 @@ describe('writeFileSet: stale leftovers', () => {
     await symlink('..data/s3cmd', join(outDir, 's3cmd'));
     await writeFile(join(outDir, 'README'), 'left alone');
 
-    const again = await writeFileSet(outDir, SET_A);
+    const again = writeFileSet(outDir, SET_A);
     assert.equal(again.changed, false, 'leftovers alone do not make a new generation');
     assert.deepEqual(hiddenEntries(outDir), ['..data', '..prev', current.generation, previous].sort());
     assert.throws(() => lstatSync(join(outDir, 's3cmd')), /ENOENT/, 'the dangling link is removed');
@@ -332,10 +345,10 @@ describe('writeFileSet: stale leftovers', () => {
 
   test('leftovers are also cleaned when the next write changes content', async () => {
     const outDir = freshDir();
-    await writeFileSet(outDir, SET_A);
+    writeFileSet(outDir, SET_A);
     await mkdir(join(outDir, '..20200101T000000.000Z-ffffffffffff'));
     await symlink('nowhere', join(outDir, '..tmp-prev-ffffffffffff'));
-    const next = await writeFileSet(outDir, SET_B);
+    const next = writeFileSet(outDir, SET_B);
     assert.equal(next.changed, true);
     assert.equal(generations(outDir).length, 2);
     assert.ok(!hiddenEntries(outDir).some((name) => name.includes('ffffffffffff')));
@@ -351,8 +364,8 @@ describe('writeFileSet: memory-backed output dir', () => {
   test('renders, a failed render and cleanup leave the same tree on tmpfs as on a disk', { skip }, async () => {
     const shm = await mkdtemp('/dev/shm/atomic-writer-');
     try {
-      const onDisk = await renderSequence(freshDir());
-      const inMemory = await renderSequence(join(shm, 'out'));
+      const onDisk = renderSequence(freshDir());
+      const inMemory = renderSequence(join(shm, 'out'));
       assert.deepEqual(inMemory, onDisk);
     } finally {
       await rm(shm, { recursive: true, force: true });
@@ -364,15 +377,15 @@ describe('writeFileSet: memory-backed output dir', () => {
  * Writes A, B, a render that fails half-way, then A again, checking what a reader sees on the
  * way. Returns the final tree with generation names replaced by their order of creation.
  */
-async function renderSequence(outDir: string): Promise<Record<string, string>> {
+function renderSequence(outDir: string): Record<string, string> {
   const noGrace = { retiredGraceMs: 0 };
   const generations: string[] = [];
-  for (const files of [SET_A, SET_B]) generations.push((await writeFileSet(outDir, files, noGrace)).generation);
+  for (const files of [SET_A, SET_B]) generations.push(writeFileSet(outDir, files, noGrace).generation);
   const before = snapshotTree(outDir);
   const tooLong = { path: `zz/${'n'.repeat(300)}`, content: SECRET };
-  await assert.rejects(writeFileSet(outDir, [...SET_A, tooLong], noGrace), isOutputError(/ENAMETOOLONG/));
+  assert.throws(() => writeFileSet(outDir, [...SET_A, tooLong], noGrace), isOutputError(/ENAMETOOLONG/));
   assert.deepEqual(snapshotTree(outDir), before, 'a failed render leaves the previous files as they were');
-  generations.push((await writeFileSet(outDir, SET_A, noGrace)).generation);
+  generations.push(writeFileSet(outDir, SET_A, noGrace).generation);
   assert.deepEqual(readVisible(outDir, SET_A), new Map(SET_A.map((f) => [f.path, f.content])));
   const numbered = generations.reduce(
     (text, name, i) => text.replaceAll(name, `..generation-${i}`),

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { initConfigFrom, parseBuckets, parseDuration, type InitArgs } from '../../src/config/init.js';
 import { UsageError } from '../../src/errors.js';
-import { secretCandidates } from '../../src/runtime/init-bucket.js';
 
 const ARGS: InitArgs = {
   bucket: ['backup'],
@@ -11,6 +10,8 @@ const ARGS: InitArgs = {
   timeout: '10m',
   verify: true,
   'verify-timeout': '30s',
+  source: 'api',
+  'secrets-dir': '/var/run/bucket-agent/secrets',
   'insecure-skip-tls-verify': false,
   'progress-interval': '15s',
   'log-level': 'info',
@@ -95,7 +96,3 @@ describe('initConfigFrom', () => {
   });
 });
 
-describe('secretCandidates (DESIGN.md order)', () => {
-  it('without a user', () => assert.deepEqual(secretCandidates('x', undefined), ['bucket-x', 'bucket-x-credentials']));
-  it('with a user', () => assert.deepEqual(secretCandidates('x', 'u'), ['bucket-x-u', 'bucket-x', 'bucket-x-u-credentials']));
-});

@@ -10,6 +10,7 @@ const VIEW: BucketView = {
   secret: undefined,
   problem: undefined,
   trouble: undefined,
+  denied: [],
 };
 const FAILED = { status: 'False', reason: 'InstallFailed', message: 'helm: quota exceeded', lastTransitionTime: '2025-01-02T03:04:05Z' };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BucketAgentError, CredentialsError, EXIT, KubeAccessError, OutputError, TimeoutError, UsageError, VerifyError } from '../../src/errors.js';
-import { describeReady, isFailed, readyConditionOf } from '../../src/kube/bucket.js';
+import { describeReady, isFailed, readyConditionOf } from '../../src/credentials/index.js';
 import { buildEvent } from '../../src/kube/events.js';
 import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/errors.js';
 import { BUCKETS, SECRETS, resourceName, resourcePath } from '../../src/kube/resources.js';

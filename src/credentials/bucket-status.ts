@@ -1,3 +1,5 @@
+import { oneLine } from './values.js';
+
 /**
  * What bucket-agent reads from a Cozystack `Bucket` (apps.cozystack.io/v1alpha1): its `Ready`
  * condition. Ready=True means Helm applied the release, not that keys exist; the Secret is the
@@ -55,7 +57,5 @@ export function describeReady(condition: ReadyCondition | undefined): string {
 
 function text(value: unknown): string | undefined {
   if (typeof value !== 'string' || value === '') return undefined;
-  // eslint-disable-next-line no-control-regex
-  const flat = value.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+  return oneLine(value, 300);
 }

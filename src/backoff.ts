@@ -1,4 +1,4 @@
-/** Exponential back-off with jitter, for retrying the apiserver without hammering it. */
+/** Exponential back-off with jitter, for retrying the apiserver or S3 without hammering them. */
 export class Backoff {
   private attempt = 0;
   private readonly initialMs: number;

@@ -1,0 +1,72 @@
+/**
+ * `bucket-agent sidecar` flags (DESIGN.md "Sidecar contract"): init's bucket selection and output
+ * flags unchanged, plus the source, the HTTP listeners and the notify actions. Every flag is also
+ * BUCKET_AGENT_<FLAG>.
+ */
+import type { Options } from 'yargs';
+import { INIT_OPTIONS, initConfigFrom, parseDuration, type InitArgs, type InitConfig } from './init.js';
+import { parseListen, parseLoopbackListen, type ListenAddress } from './listen.js';
+import { parseNotifyActions, type NotifyAction } from './notify.js';
+
+/** Every interface: kubelet probes come to the pod IP, over IPv4 or IPv6. */
+export const DEFAULT_LISTEN = ':8080';
+/**
+ * How long the source may go without progress (a list, watch event, bookmark, re-read or file
+ * event) before /healthz says the loop is stuck. The apiserver sends a bookmark about every
+ * minute, a stalled watch is cut after 90 s without a byte and is relisted at once, so a healthy
+ * loop never stays this long without progress.
+ */
+export const DEFAULT_STUCK_AFTER = '5m';
+/** Safety re-read of each candidate (api source): one GET, so a lost event cannot stick. */
+export const DEFAULT_RESYNC = '10m';
+
+// Only what the sidecar does differently from init: it never gives up, so it has no --timeout.
+const { timeout, ...INIT_SHARED } = INIT_OPTIONS;
+
+export const SIDECAR_OPTIONS = {
+  ...INIT_SHARED,
+  listen: { type: 'string', default: DEFAULT_LISTEN, describe: '/healthz, /readyz and /metrics on HOST:PORT ([::]:8080 for IPv6)' },
+  'credentials-listen': {
+    type: 'string',
+    describe: 'Serve the AWS container-credentials endpoint on HOST:PORT (loopback only, e.g. 127.0.0.1:9911)',
+  },
+  notify: {
+    type: 'string',
+    array: true,
+    describe: 'After each change: signal:<SIG>:<process name>, signal:<SIG>:pidfile:<path>, http:<METHOD>:<url> or exec:<command>; repeatable',
+  },
+  'stuck-after': { type: 'string', default: DEFAULT_STUCK_AFTER, describe: '/healthz fails when the source makes no progress for this long' },
+  resync: { type: 'string', default: DEFAULT_RESYNC, describe: 'api source: re-read each Secret candidate this often, in case an event was lost' },
+} as const satisfies Record<string, Options>;
+
+export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
+  readonly listen: string;
+  readonly 'credentials-listen'?: string;
+  readonly notify?: readonly string[];
+  readonly 'stuck-after': string;
+  readonly resync: string;
+}
+
+export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
+  readonly listen: ListenAddress;
+  readonly credentialsListen: ListenAddress | undefined;
+  readonly notify: readonly NotifyAction[];
+  readonly stuckAfterMs: number;
+  readonly resyncMs: number;
+  /** The sidecar's own environment: the base of an exec notify action's. */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: NodeJS.ProcessEnv = process.env): SidecarConfig {
+  const { timeoutMs, ...init } = initConfigFrom({ ...args, timeout: '1s' }, stderrIsTTY, env);
+  const credentialsListen = args['credentials-listen'] === undefined ? undefined : parseLoopbackListen(args['credentials-listen'], 'credentials-listen');
+  return Object.freeze({
+    ...init,
+    listen: parseListen(args.listen, 'listen'),
+    credentialsListen,
+    notify: parseNotifyActions(args.notify ?? []),
+    stuckAfterMs: parseDuration(args['stuck-after'], 'stuck-after'),
+    resyncMs: parseDuration(args.resync, 'resync'),
+    env,
+  });
+}
