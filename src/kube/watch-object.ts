@@ -151,15 +151,27 @@ class Follower {
       else options.onRetry(err, delay);
       return delay;
     }
-    // An untrusted apiserver certificate or a proxy's 403/407 (errors.ts) ends the loop too.
-    if ((err instanceof KubeApiError || err instanceof KubeConnectionError) && !err.transient) {
-      options.onFatal(err);
-      return undefined;
-    }
+    if (isFinal(err)) return this.final(err);
     const delay = honourRetryAfter(this.retry.next(), err);
     options.onRestart?.(err instanceof WatchStalledError ? 'stall' : 'error');
     options.onRetry(err, delay);
     return delay;
+  }
+
+  /**
+   * A failure no retry mends ends the loop; with `retryDenied` (the sidecar), an untrusted
+   * apiserver or a proxy's 403/407 is retried slowly like a denial, since the kubeconfig's CA or
+   * the proxy may be fixed while it runs.
+   */
+  private final(err: KubeApiError | KubeConnectionError): number | undefined {
+    if (err instanceof KubeConnectionError && this.options.retryDenied === true) {
+      const delay = this.deniedRetry.next();
+      this.options.onRestart?.('error');
+      this.options.onRetry(err, delay);
+      return delay;
+    }
+    this.options.onFatal(err);
+    return undefined;
   }
 
   /** One list and the watches that follow it, until a relist is due. */
@@ -245,6 +257,11 @@ class Follower {
   private progress(): void {
     this.lastProgressAt = performance.now();
   }
+}
+
+/** Not worth a retry: a denial, an unserved resource, an untrusted apiserver, a proxy's 403/407 (errors.ts). */
+function isFinal(err: unknown): err is KubeApiError | KubeConnectionError {
+  return (err instanceof KubeApiError || err instanceof KubeConnectionError) && !err.transient;
 }
 
 /** Waits at least as long as the apiserver asked (429, 503, a watch ERROR's retryAfterSeconds). */

@@ -9,7 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, it } from 'node:test';
 import { credentialsAuth, type KubeAuth } from '../../src/kube/auth.js';
 import { KubeClient, type KubeList, type RequestOptions } from '../../src/kube/client.js';
-import type { KubeApiError } from '../../src/kube/errors.js';
+import type { KubeApiError, KubeConnectionError } from '../../src/kube/errors.js';
 import { SECRETS, type ResourceType } from '../../src/kube/resources.js';
 import { watchObject, type KubeObject, type ObjectWatch, type ObjectWatchOptions, type RestartReason } from '../../src/kube/watch-object.js';
 import { bookmark, secret, sendEvent, sendList, sendStatus, startScriptedApiserver, startWatch, type Handler, type ScriptedApiserver } from './scripted-apiserver.js';
@@ -19,7 +19,7 @@ interface Followed {
   readonly client: KubeClient;
   readonly states: (KubeObject | undefined)[];
   readonly restarts: RestartReason[];
-  readonly fatal: KubeApiError[];
+  readonly fatal: (KubeApiError | KubeConnectionError)[];
   readonly retries: { err: unknown; retryInMs: number }[];
 }
 

@@ -53,7 +53,7 @@ after(async () => {
 
 async function client(proxyUrl: string, ca = pem('a.crt')): Promise<KubeClient> {
   const auth = await credentialsAuth({ ca: { what: 'ca', data: ca }, token: { what: 'token', data: Buffer.from('tkn') }, insecure: false });
-  return new KubeClient(auth, `https://${NAME}:${port}`, new URL(proxyUrl));
+  return new KubeClient(auth, `https://${NAME}:${port}`, { proxy: new URL(proxyUrl) });
 }
 
 describe('KubeClient through an http:// proxy', () => {
@@ -66,7 +66,7 @@ describe('KubeClient through an http:// proxy', () => {
       await kube.list(SECRETS, 'ns');
       const events: WatchEvent[] = [];
       await new Promise<void>((resolve, reject) => {
-        void kube.watch(SECRETS, 'ns', { timeoutSeconds: 5 }, {
+        void kube.watch(SECRETS, 'ns', { query: { timeoutSeconds: 5 } }, {
           onEvent: (event) => events.push(event),
           onEnd: (err) => (err === undefined ? resolve() : reject(err)),
         });
@@ -103,7 +103,7 @@ describe('KubeClient through an http:// proxy', () => {
 
   it('a proxy that cannot reach the target (502) is transient', async () => {
     const auth = await credentialsAuth({ insecure: true });
-    const kube = new KubeClient(auth, 'https://127.0.0.1:1', new URL(proxy.url));
+    const kube = new KubeClient(auth, 'https://127.0.0.1:1', { proxy: new URL(proxy.url) });
     await assert.rejects(kube.list(SECRETS, 'ns'), (err: unknown) => err instanceof KubeConnectionError && err.transient && /HTTP 502/.test(err.message));
     kube.close();
   });
