@@ -19,6 +19,12 @@ export const DEFAULT_LISTEN = ':8080';
 export const DEFAULT_STUCK_AFTER = '5m';
 /** Safety re-read of each candidate (api source): one GET, so a lost event cannot stick. */
 export const DEFAULT_RESYNC = '10m';
+/**
+ * How soon after a fetch an SDK using the credentials endpoint should fetch again: Expiration is
+ * set this far beyond the SDK's refresh window (credentials-endpoint.ts). Rotated keys reach the
+ * app within this; the cost is one loopback GET per app per period.
+ */
+export const DEFAULT_CREDENTIALS_REFRESH = '10s';
 
 // Only what the sidecar does differently from init: it never gives up, so it has no --timeout.
 const { timeout, ...INIT_SHARED } = INIT_OPTIONS;
@@ -37,6 +43,11 @@ export const SIDECAR_OPTIONS = {
   },
   'stuck-after': { type: 'string', default: DEFAULT_STUCK_AFTER, describe: '/healthz fails when the source makes no progress for this long' },
   resync: { type: 'string', default: DEFAULT_RESYNC, describe: 'api source: re-read each Secret candidate this often, in case an event was lost' },
+  'credentials-refresh': {
+    type: 'string',
+    default: DEFAULT_CREDENTIALS_REFRESH,
+    describe: 'How soon an SDK using the credentials endpoint fetches again (it picks up rotated keys within this)',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
@@ -45,6 +56,7 @@ export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
   readonly notify?: readonly string[];
   readonly 'stuck-after': string;
   readonly resync: string;
+  readonly 'credentials-refresh': string;
 }
 
 export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
@@ -53,6 +65,7 @@ export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
   readonly notify: readonly NotifyAction[];
   readonly stuckAfterMs: number;
   readonly resyncMs: number;
+  readonly credentialsRefreshMs: number;
   /** The sidecar's own environment: the base of an exec notify action's. */
   readonly env: NodeJS.ProcessEnv;
 }
@@ -67,6 +80,7 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
     notify: parseNotifyActions(args.notify ?? []),
     stuckAfterMs: parseDuration(args['stuck-after'], 'stuck-after'),
     resyncMs: parseDuration(args.resync, 'resync'),
+    credentialsRefreshMs: parseDuration(args['credentials-refresh'], 'credentials-refresh'),
     env,
   });
 }

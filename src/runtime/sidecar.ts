@@ -10,7 +10,7 @@ import { KubeClient } from '../kube/client.js';
 import { createEventRecorder, NO_EVENTS, type EventRecorder } from '../kube/events.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../log.js';
-import { generateToken, startCredentialsEndpoint } from './credentials-endpoint.js';
+import { DEFAULT_EXPIRATION_POLICY, generateToken, startCredentialsEndpoint } from './credentials-endpoint.js';
 import { startHealthServer } from './health-server.js';
 import type { RunningServer } from './http-server.js';
 import { BucketWaiter } from './init-bucket.js';
@@ -55,6 +55,7 @@ export async function runSidecar(config: SidecarConfig, root: Logger, signal: Ab
           token,
           lookup: (alias) => loop.credentialsOf(alias),
           onAnswer: (code) => metrics.credentialsRequests.inc({ code }),
+          expiration: { ...DEFAULT_EXPIRATION_POLICY, refetchAfterSeconds: Math.max(1, Math.round(config.credentialsRefreshMs / 1000)) },
           log: root,
         }),
       );

@@ -27,6 +27,10 @@ export interface Running {
   readonly done: Promise<Run>;
   /** Resolves when a stderr log line matches; rejects if the process exits first. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends a signal (default SIGTERM); `done` tells how it ended. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Everything it printed to stderr so far. */
+  stderr(): string;
 }
 
 /** Every run's output, so one scan covers all of them. */
@@ -78,7 +82,7 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
       listeners.add(check);
       check();
     });
-  return { done, waitForLog };
+  return { done, waitForLog, kill: (signal = 'SIGTERM') => void child.kill(signal), stderr: () => stderr };
 }
 
 export function runCli(args: readonly string[], env: Record<string, string> = {}, bin = BIN): Promise<Run> {

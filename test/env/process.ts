@@ -130,7 +130,7 @@ function canListen(port: number): Promise<boolean> {
 
 /** Poll `probe` until it returns true or `timeoutMs` passes; `describe` explains a timeout. */
 export async function waitUntil(
-  probe: () => Promise<boolean>,
+  probe: () => boolean | Promise<boolean>,
   timeoutMs: number,
   describe: () => string,
   intervalMs = 100,
