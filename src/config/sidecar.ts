@@ -37,6 +37,14 @@ export const SIDECAR_OPTIONS = {
   },
   'stuck-after': { type: 'string', default: DEFAULT_STUCK_AFTER, describe: '/healthz fails when the source makes no progress for this long' },
   resync: { type: 'string', default: DEFAULT_RESYNC, describe: 'api source: re-read each Secret candidate this often, in case an event was lost' },
+  // Seldom worth changing: the apiserver sends a bookmark about every 60 s, so a value below that
+  // cuts healthy watches now and then. It exists for networks that drop idle connections sooner,
+  // and for the fault tests, which stall a connection and must not wait 90 s for it to be noticed.
+  // No default here: kube/watch-stream.ts owns it (DEFAULT_WATCH_IDLE_TIMEOUT_MS, 90 s).
+  'watch-idle-timeout': {
+    type: 'string',
+    describe: 'api source: a watch silent this long (not even a bookmark, sent about every 60s) is taken for dead and reopened (default 90s; keep it above 60s)',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
@@ -45,6 +53,7 @@ export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
   readonly notify?: readonly string[];
   readonly 'stuck-after': string;
   readonly resync: string;
+  readonly 'watch-idle-timeout'?: string;
 }
 
 export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
@@ -53,6 +62,8 @@ export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
   readonly notify: readonly NotifyAction[];
   readonly stuckAfterMs: number;
   readonly resyncMs: number;
+  /** api source: silence after which a watch is taken for dead; undefined: kube/watch-stream.ts's default. */
+  readonly watchIdleTimeoutMs: number | undefined;
   /** The sidecar's own environment: the base of an exec notify action's. */
   readonly env: NodeJS.ProcessEnv;
 }
@@ -67,6 +78,7 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
     notify: parseNotifyActions(args.notify ?? []),
     stuckAfterMs: parseDuration(args['stuck-after'], 'stuck-after'),
     resyncMs: parseDuration(args.resync, 'resync'),
+    watchIdleTimeoutMs: args['watch-idle-timeout'] === undefined ? undefined : parseDuration(args['watch-idle-timeout'], 'watch-idle-timeout'),
     env,
   });
 }
