@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ApiException, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig, type V1PolicyRule, type V1Secret } from '@kubernetes/client-node';
 import { startTestEnv, type ProvisionedBucket, type RotateOptions, type TestEnv } from '../env/index.js';
 import { startConnProxy, type ConnProxy } from '../env/kube-conn-proxy.js';
 import { waitUntil } from '../env/process.js';
@@ -340,20 +340,12 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
   it("the sidecar's own service-account token rotated (the old one invalidated): the next rotation is delivered", async () => {
     const ns = await env.newNamespace('token');
     const bucket = await provisioned(ns, 'tk');
-    const saKubeconfig = await env.serviceAccountKubeconfig(ns, 'sidecar', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }]);
-    const first = await boundToken(ns, 'sidecar', 'token-anchor-1');
-    const tokenFile = join(work, `token-${ns}`);
-    await writeFile(tokenFile, first);
-    // A kubeconfig whose user reads the token from a file, as a projected token volume is read.
-    const config = JSON.parse(readFileSync(saKubeconfig, 'utf8')) as { users: { user: Record<string, unknown> }[] };
-    for (const u of config.users) u.user = { tokenFile };
-    const kubeconfig = join(work, `kubeconfig-token-${ns}.json`);
-    await writeFile(kubeconfig, JSON.stringify(config), { mode: 0o600 });
+    const rules = [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }];
+    const { kubeconfig, tokenFile, token: first } = await tokenFileKubeconfig(ns, 'sidecar', rules, 'token-anchor-1');
     const sc = await startSidecar(ns, bucket.name, { kubeconfig });
     // The kubelet's way: a new token, swapped in atomically; then the old one stops working.
     const second = await boundToken(ns, 'sidecar', 'token-anchor-2');
-    await writeFile(`${tokenFile}.new`, second);
-    await rename(`${tokenFile}.new`, tokenFile);
+    await replaceToken(tokenFile, second);
     await core.deleteNamespacedSecret({ name: 'token-anchor-1', namespace: ns });
     const probe = `/api/v1/namespaces/${ns}/secrets/${bucket.secretName}`;
     await waitUntil(async () => (await statusWithToken(first, probe)) === 401, 60_000, () => 'the old token still works');
@@ -362,6 +354,29 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     assert.ok(env.dropConnections() > 0);
     await rotateAndDeliver(sc, ns, bucket.name, { what: 'after a token rotation', mode: 'recreate' });
     assert.equal(await metric(sc, 'bucket_agent_watch_restarts_total', { reason: 'denied' }), 0, 'the old token was never used again');
+    const run = await sc.stop();
+    assert.equal(run.code, 0, run.stderr);
+  });
+
+  it('an Event refused once (its token went stale) does not silence the Events that follow', async () => {
+    const ns = await env.newNamespace('events');
+    const bucket = await provisioned(ns, 'ev');
+    const uid = await createPod(admin, ns, 'app-ev');
+    const rules = [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ];
+    const { kubeconfig, tokenFile, token: first } = await tokenFileKubeconfig(ns, 'recorder', rules, 'anchor-ev-1');
+    const sc = await startSidecar(ns, bucket.name, { kubeconfig, env: { POD_NAME: 'app-ev', POD_NAMESPACE: ns, POD_UID: uid } });
+    // The token goes stale before the kubelet's refresh lands: the open watch still delivers, Events are refused.
+    await core.deleteNamespacedSecret({ name: 'anchor-ev-1', namespace: ns });
+    await waitUntil(async () => (await statusWithToken(first, `/api/v1/namespaces/${ns}/events`)) === 401, 60_000, () => 'the old token still works');
+    await core.replaceNamespacedSecret({ name: bucket.secretName, namespace: ns, body: { metadata: { name: bucket.secretName }, stringData: { BucketInfo: '[' } } });
+    await sc.run.waitForLog(/cannot record Events on the pod, continuing without them/, 30_000);
+    await replaceToken(tokenFile, await boundToken(ns, 'recorder', 'anchor-ev-2'));
+    await rotateAndDeliver(sc, ns, bucket.name, { what: 'with a refreshed token after a refused Event', mode: 'in-place' });
+    await waitUntil(async () => (await podEvents(admin, ns, 'app-ev')).some((e) => e.reason === 'CredentialsRotated'), 20_000, () => 'no CredentialsRotated Event after the token was refreshed');
+    await sc.run.waitForLog(/recording Events on the pod again/, 5_000);
     const run = await sc.stop();
     assert.equal(run.code, 0, run.stderr);
   });
@@ -414,4 +429,26 @@ async function watchFrom(ns: string, resourceVersion: string): Promise<string> {
 /** What a /readyz body says of bucket `bu`'s last bad update. */
 function badUpdateIn(body: string): string | null | undefined {
   return (JSON.parse(body) as { detail?: { buckets?: Record<string, { badUpdate: string | null }> } }).detail?.buckets?.bu?.badUpdate;
+}
+
+/**
+ * A service account with `rules`, and a kubeconfig whose user reads its token from a file, as a
+ * projected token volume is read; the token is bound to the Secret `anchor` (deleting it invalidates the token).
+ */
+async function tokenFileKubeconfig(ns: string, sa: string, rules: V1PolicyRule[], anchor: string): Promise<{ kubeconfig: string; tokenFile: string; token: string }> {
+  const saKubeconfig = await env.serviceAccountKubeconfig(ns, sa, rules);
+  const token = await boundToken(ns, sa, anchor);
+  const tokenFile = join(work, `token-${ns}-${sa}`);
+  await writeFile(tokenFile, token);
+  const config = JSON.parse(readFileSync(saKubeconfig, 'utf8')) as { users: { user: Record<string, unknown> }[] };
+  for (const u of config.users) u.user = { tokenFile };
+  const kubeconfig = join(work, `kubeconfig-token-${ns}-${sa}.json`);
+  await writeFile(kubeconfig, JSON.stringify(config), { mode: 0o600 });
+  return { kubeconfig, tokenFile, token };
+}
+
+/** Swaps the token file atomically, as the kubelet does. */
+async function replaceToken(tokenFile: string, token: string): Promise<void> {
+  await writeFile(`${tokenFile}.new`, token);
+  await rename(`${tokenFile}.new`, tokenFile);
 }
