@@ -48,6 +48,14 @@ export const SIDECAR_OPTIONS = {
     default: DEFAULT_CREDENTIALS_REFRESH,
     describe: 'How soon an SDK using the credentials endpoint fetches again (it picks up rotated keys within this)',
   },
+  // Seldom worth changing: the apiserver sends a bookmark about every 60 s, so a value below that
+  // cuts healthy watches now and then. It exists for networks that drop idle connections sooner,
+  // and for the fault tests, which stall a connection and must not wait 90 s for it to be noticed.
+  // No default here: kube/watch-stream.ts owns it (DEFAULT_WATCH_IDLE_TIMEOUT_MS, 90 s).
+  'watch-idle-timeout': {
+    type: 'string',
+    describe: 'api source: a watch silent this long (not even a bookmark, sent about every 60s) is taken for dead and reopened (default 90s; keep it above 60s)',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
@@ -57,6 +65,7 @@ export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
   readonly 'stuck-after': string;
   readonly resync: string;
   readonly 'credentials-refresh': string;
+  readonly 'watch-idle-timeout'?: string;
 }
 
 export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
@@ -66,6 +75,8 @@ export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
   readonly stuckAfterMs: number;
   readonly resyncMs: number;
   readonly credentialsRefreshMs: number;
+  /** api source: silence after which a watch is taken for dead; undefined: kube/watch-stream.ts's default. */
+  readonly watchIdleTimeoutMs: number | undefined;
   /** The sidecar's own environment: the base of an exec notify action's. */
   readonly env: NodeJS.ProcessEnv;
 }
@@ -81,6 +92,7 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
     stuckAfterMs: parseDuration(args['stuck-after'], 'stuck-after'),
     resyncMs: parseDuration(args.resync, 'resync'),
     credentialsRefreshMs: parseDuration(args['credentials-refresh'], 'credentials-refresh'),
+    watchIdleTimeoutMs: args['watch-idle-timeout'] === undefined ? undefined : parseDuration(args['watch-idle-timeout'], 'watch-idle-timeout'),
     env,
   });
 }

@@ -14,7 +14,7 @@ import https from 'node:https';
 import { KubeAccessError } from '../errors.js';
 import { userAgent } from '../version.js';
 import type { KubeAuth } from './auth.js';
-import { KubeApiError, KubeConnectionError, parseStatus } from './errors.js';
+import { KubeApiError, KubeConnectionError, parseStatus, WatchStalledError } from './errors.js';
 import { tunnelHttpAgent, tunnelHttpsAgent } from './proxy.js';
 import { RequestSpread } from './request-spread.js';
 import { resourcePath, type ApiTarget, type ResourceType } from './resources.js';
@@ -107,7 +107,15 @@ export class KubeClient {
     const query = Object.fromEntries(Object.entries(watch.query).map(([key, value]) => [key, String(value)]));
     const { url, options } = await this.prepare('GET', target, { ...query, watch: 'true' }, this.watchPool);
     const idleTimeoutMs = watch.idleTimeoutMs ?? DEFAULT_WATCH_IDLE_TIMEOUT_MS;
-    return openWatch({ url, options, server: this.server, target, idleTimeoutMs, signal: watch.signal }, handlers);
+    const onEnd: WatchHandlers['onEnd'] = (err) => {
+      // A silent watch means the path to the apiserver went dead without a word (a lost NAT or
+      // conntrack entry, a hung proxy): keep-alive connections idle in the pool went over that
+      // path too, and a request sent on one would wait out its whole timeout (30 s) for nothing.
+      // The relist that follows the stall must get a fresh connection.
+      if (err instanceof WatchStalledError) this.pool.reset();
+      handlers.onEnd(err);
+    };
+    return openWatch({ url, options, server: this.server, target, idleTimeoutMs, signal: watch.signal }, { onEvent: (event) => handlers.onEvent(event), onEnd });
   }
 
   /** Closes pooled connections; in-flight requests finish or fail. */
@@ -234,6 +242,12 @@ class AgentPool {
       });
     }
     return this.agent;
+  }
+
+  /** Closes the idle connections and starts a new pool; requests in flight finish on the old one. */
+  reset(): void {
+    if (this.agent !== undefined) retire(this.agent);
+    this.agent = undefined;
   }
 
   close(): void {

@@ -1,7 +1,9 @@
 /**
  * Kubernetes Events on the pod bucket-agent runs in (named by the downward API), so
  * `kubectl describe pod` says why an init container waits. Best effort: an Event that cannot be
- * written is logged once and never fails the command. Messages are built from names and Bucket
+ * written never fails the command; the first failure of a streak is logged, and every later Event
+ * is tried again (a sidecar lives for months: one refusal during an apiserver restart or a late
+ * token refresh must not silence its Events for good). Messages are built from names and Bucket
  * conditions only, never from Secret data.
  */
 import type { Logger } from '../log.js';
@@ -32,19 +34,21 @@ export const NO_EVENTS: EventRecorder = { record: () => undefined, flush: () => 
 
 export function createEventRecorder(client: KubeClient, pod: PodRef, log: Logger): EventRecorder {
   const pending = new Set<Promise<void>>();
-  let disabled = false;
+  /** Events are failing now: said once, until one goes through again. */
+  let failing = false;
   const send = async (type: EventType, reason: string, message: string): Promise<void> => {
     try {
       await client.create(EVENTS, pod.namespace, buildEvent(pod, type, reason, message));
+      if (failing) log.info({ pod: `${pod.namespace}/${pod.name}` }, 'recording Events on the pod again');
+      failing = false;
     } catch (err) {
-      if (disabled) return;
-      disabled = true;
-      log.warn({ pod: `${pod.namespace}/${pod.name}` }, `cannot record Events on the pod, continuing without them: ${err instanceof Error ? err.message : 'unknown error'}`);
+      if (failing) return;
+      failing = true;
+      log.warn({ pod: `${pod.namespace}/${pod.name}` }, `cannot record Events on the pod, continuing without them for now: ${err instanceof Error ? err.message : 'unknown error'}`);
     }
   };
   return {
     record: (type, reason, message) => {
-      if (disabled) return;
       const sending = send(type, reason, message).finally(() => pending.delete(sending));
       pending.add(sending);
     },

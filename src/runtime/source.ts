@@ -24,6 +24,8 @@ export interface SourceConfig extends Pick<InitConfig, 'kube' | 'namespace' | 'b
   readonly resyncMs?: number;
   /** api source: keep retrying a denied candidate (the sidecar outlives a broken RoleBinding). */
   readonly retryDenied?: boolean;
+  /** api source: silence after which a watch is taken for dead; undefined keeps the default (90 s). */
+  readonly watchIdleTimeoutMs?: number;
   onRestart?(reason: RestartReason): void;
 }
 
@@ -55,7 +57,8 @@ export async function openSource(config: SourceConfig, log: Logger): Promise<Ope
     return openVolume({ ...config, namespace: kube.namespace });
   }
   log.info({ server: kube.server, namespace: kube.namespace }, `using ${kube.description}${kube.proxy === undefined ? '' : ` through proxy ${describeProxy(kube.proxy)}`}`);
-  const source = createApiSource({ client, namespace: kube.namespace, resyncMs: config.resyncMs, retryDenied: config.retryDenied, onRestart: (reason) => config.onRestart?.(reason) });
+  const timings = config.watchIdleTimeoutMs === undefined ? undefined : { idleTimeoutMs: config.watchIdleTimeoutMs };
+  const source = createApiSource({ client, namespace: kube.namespace, resyncMs: config.resyncMs, retryDenied: config.retryDenied, timings, onRestart: (reason) => config.onRestart?.(reason) });
   return opened(source, client, kube.namespace);
 }
 

@@ -27,10 +27,10 @@ export interface Running {
   readonly done: Promise<Run>;
   /** Resolves when a stderr log line matches; rejects if the process exits first. */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** Sends a signal (default SIGTERM); `done` tells how it ended. */
-  kill(signal?: NodeJS.Signals): void;
-  /** Everything it printed to stderr so far. */
-  stderr(): string;
+  /** Sends `signal` (SIGTERM unless told) and resolves with the run once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<Run>;
+  /** stderr so far, for failure messages. */
+  stderrSoFar(): string;
 }
 
 /** Every run's output, so one scan covers all of them. */
@@ -82,7 +82,11 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
       listeners.add(check);
       check();
     });
-  return { done, waitForLog, kill: (signal = 'SIGTERM') => void child.kill(signal), stderr: () => stderr };
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<Run> => {
+    if (!exited) child.kill(signal);
+    return done;
+  };
+  return { done, waitForLog, stop, stderrSoFar: () => stderr };
 }
 
 export function runCli(args: readonly string[], env: Record<string, string> = {}, bin = BIN): Promise<Run> {

@@ -39,6 +39,8 @@ export interface RotateOptions {
   mode?: 'recreate' | 'in-place';
   /** How long the old key keeps working after the new Secret is written. */
   graceMs?: number;
+  /** recreate: how long the Secret stays deleted before the new one is created (a slow provisioner). */
+  gapMs?: number;
 }
 
 export interface Rotation extends ProvisionedBucket {
@@ -136,6 +138,7 @@ export class Provisioner {
     if (opts.mode === 'in-place') await this.core.replaceNamespacedSecret({ name: bucket.secretName, namespace, body: secret });
     else {
       await this.core.deleteNamespacedSecret({ name: bucket.secretName, namespace });
+      if (opts.gapMs !== undefined) await this.delay(opts.gapMs);
       await this.core.createNamespacedSecret({ namespace, body: secret });
     }
     record.bucket = { ...bucket, secretWritten: Promise.resolve() };
