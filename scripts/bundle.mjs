@@ -24,6 +24,7 @@ import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { builtinModules } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'acorn';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,25 +35,55 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
  * `import x from"node:http"` -> `const x=require("node:http")` in every chunk (see above). esbuild
  * keeps builtins as ESM imports in an ESM bundle, and a plugin turning each into a CommonJS module
  * costs a tiny chunk per builtin to load; rewriting esbuild's own import statements costs nothing.
- * A builtin import left in any form fails the build, so a change in esbuild's output cannot slip by.
+ * The statements are found by parsing each chunk with acorn, not by a pattern over minified
+ * text, so a change in how esbuild spells them cannot slip by or rewrite the wrong thing.
  */
-const BUILTIN_IMPORT = /import\s*(?:\*\s*as\s+(?<namespace>[\w$]+)|(?<name>[\w$]+)|\{(?<named>[^}]*)\})\s*from\s*"(?<id>(?:node:)?[a-z_]+(?:\/[a-z_]+)?)";?/g;
 const BUILTINS = new Set(builtinModules.map((id) => id.replace(/^node:/, '')));
-const isBuiltin = (id) => BUILTINS.has(id.replace(/^node:/, ''));
+const isBuiltin = (id) => typeof id === 'string' && BUILTINS.has(id.replace(/^node:/, ''));
 
-/** One rewritten statement, from the named groups of BUILTIN_IMPORT; anything else as it was. */
-function asRequire(statement, { namespace, name, named, id }) {
-  if (!isBuiltin(id)) return statement;
-  if (named === undefined) return `const ${namespace ?? name}=require("${id}");`;
-  const bindings = named.split(',').map((binding) => binding.trim()).filter((binding) => binding !== '');
-  return `const{${bindings.map((binding) => binding.replace(/\s+as\s+/, ':')).join(',')}}=require("${id}");`;
+/** The `require` form of one builtin import declaration. */
+function asRequire(node) {
+  const id = JSON.stringify(node.source.value);
+  if (node.specifiers.length === 0) return `require(${id});`;
+  const whole = node.specifiers.find((s) => s.type !== 'ImportSpecifier');
+  const named = node.specifiers.filter((s) => s.type === 'ImportSpecifier');
+  const parts = [];
+  // A default import of a builtin is the module object itself, as is a namespace import.
+  if (whole !== undefined) parts.push(`const ${whole.local.name}=require(${id});`);
+  if (named.length > 0) {
+    const bindings = named.map((s) => (s.imported.name === s.local.name ? s.local.name : `${s.imported.name}:${s.local.name}`));
+    parts.push(`const{${bindings.join(',')}}=require(${id});`);
+  }
+  return parts.join('');
+}
+
+const isBuiltinImport = (node) => ['ImportDeclaration', 'ExportAllDeclaration', 'ExportNamedDeclaration'].includes(node.type) && isBuiltin(node.source?.value);
+/** The banner's own node:module import must stay: it defines `require`. */
+const isBanner = (node) => node.specifiers?.some((s) => s.local?.name === '__bucketAgentRequire') === true;
+
+const children = (node) => Object.values(node).flatMap((value) => (Array.isArray(value) ? value : [value])).filter((v) => v !== null && typeof v?.type === 'string');
+
+/** Every `import("node:x")` (a lazily loaded builtin) in the tree, in source order. */
+function dynamicBuiltinImports(node, found = []) {
+  if (node.type === 'ImportExpression' && node.source.type === 'Literal' && isBuiltin(node.source.value)) found.push(node);
+  for (const child of children(node)) dynamicBuiltinImports(child, found);
+  return found;
 }
 
 function requireBuiltins(file) {
-  const text = readFileSync(file, 'utf8').replace(BUILTIN_IMPORT, (...args) => asRequire(args[0], args.at(-1)));
-  const left = [...text.matchAll(/(?:from\s*|import\s*)"((?:node:)?[a-z_]+(?:\/[a-z_]+)?)"/g)].map((match) => match[1]).filter(isBuiltin);
-  if (left.length > 0) throw new Error(`${file}: builtin imports esbuild wrote were not rewritten: ${left.join(', ')}`);
-  writeFileSync(file, text);
+  const text = readFileSync(file, 'utf8');
+  const program = parse(text, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
+  const edits = [
+    ...program.body.filter((node) => isBuiltinImport(node) && !isBanner(node)).map((node) => ({ node, text: asRequire(node) })),
+    // The namespace object an import() resolves to, without the facade (see above).
+    ...dynamicBuiltinImports(program).map((node) => ({ node, text: `Promise.resolve().then(()=>require(${JSON.stringify(node.source.value)}))` })),
+  ].sort((a, b) => b.node.start - a.node.start);
+  let out = text;
+  // From the end, so the earlier offsets stay valid.
+  for (const { node, text: replacement } of edits) out = out.slice(0, node.start) + replacement + out.slice(node.end);
+  const left = parse(out, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true }).body.filter((node) => isBuiltinImport(node) && !isBanner(node));
+  if (left.length > 0) throw new Error(`${file}: builtin imports left: ${left.map((node) => node.source.value).join(', ')}`);
+  writeFileSync(file, out);
 }
 
 const ENTRY = `#!/usr/bin/env node
