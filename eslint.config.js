@@ -4,7 +4,20 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const PURE_DIRS = ['src/credentials/**', 'src/render/**', 'src/inject/**'];
-const IO_MODULES = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'net', 'node:net', 'http', 'node:http', 'https', 'node:https'];
+const IO_MODULES = [
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'child_process',
+  'node:child_process',
+  'net',
+  'node:net',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+];
 const IO_PACKAGES = ['pino', 'pino-pretty', '@kubernetes/client-node', 'chokidar', 'minio', 'yargs', 'yargs/*'];
 const IO_LAYERS = ['**/files/**', '**/kube/**', '**/s3/**', '**/runtime/**', '**/config/**', '**/log.js', '**/cli.js'];
 
@@ -45,21 +58,33 @@ export default tseslint.config(
       complexity: ['error', 15],
       '@typescript-eslint/explicit-function-return-type': 'off',
       // node:test's describe/it return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: PURE_DIRS,
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: IO_MODULES.map((name) => ({ name, message: 'Pure code: no IO. Take values, return values.' })),
-        patterns: [
-          { group: IO_PACKAGES, message: 'Pure code: IO libraries belong to the thin modules.' },
-          { group: IO_LAYERS, message: 'Pure code imports only credentials/, render/, inject/ and errors.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: IO_MODULES.map((name) => ({ name, message: 'Pure code: no IO. Take values, return values.' })),
+          patterns: [
+            { group: IO_PACKAGES, message: 'Pure code: IO libraries belong to the thin modules.' },
+            { group: IO_LAYERS, message: 'Pure code imports only credentials/, render/, inject/ and errors.' },
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', { name: 'process', message: 'Pure code: no process.' }],
     },
   },

@@ -27,7 +27,9 @@ for (let i = 0; i < STARTS; i++) {
   const env = await startTestEnv();
   startsMs.push(performance.now() - t0);
   const ns = await env.newNamespace('bench');
-  await (await env.createBucket(ns, 'warm')).secretWritten; // a provisioned bucket, so S3 holds data
+  await (
+    await env.createBucket(ns, 'warm')
+  ).secretWritten; // a provisioned bucket, so S3 holds data
   const kube = await env.controlPlane.memoryUsage();
   memory = {
     'kube-apiserver': Math.round((kube['kube-apiserver'] ?? 0) / MiB),
@@ -49,7 +51,9 @@ const result = {
   rssMiB: memory,
   totalRssMiB: Object.values(memory).reduce((a, b) => a + b, 0),
 };
-console.log(`bench/env: warm start median ${result.warmStartMedianMs} ms over ${STARTS} starts (${result.warmStartsMs.join(', ')} ms); stop ${result.stopMedianMs} ms`);
+console.log(
+  `bench/env: warm start median ${result.warmStartMedianMs} ms over ${STARTS} starts (${result.warmStartsMs.join(', ')} ms); stop ${result.stopMedianMs} ms`,
+);
 console.table(memory);
 const dir = join(REPO_ROOT, 'bench/results');
 mkdirSync(dir, { recursive: true });

@@ -27,7 +27,11 @@ if (cluster === undefined || user === undefined) throw new Error(`${kubeconfig}:
 const pem = (base64: string): Buffer => Buffer.from(base64, 'base64');
 
 const url = `${cluster.server}/api/v1/namespaces/${namespace}/secrets/${secret}`;
-const options = { ca: pem(cluster['certificate-authority-data']), cert: pem(user['client-certificate-data']), key: pem(user['client-key-data']) };
+const options = {
+  ca: pem(cluster['certificate-authority-data']),
+  cert: pem(user['client-certificate-data']),
+  key: pem(user['client-key-data']),
+};
 https
   .get(url, options, (res) => {
     const chunks: Buffer[] = [];

@@ -72,11 +72,30 @@ async function main(): Promise<void> {
     const childEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
     const pipeline = `"${kubectl}" --kubeconfig "${env.kubeconfigPath}" -n ${ns} get secret ${bucket.secretName} -o jsonpath='{.data.BucketInfo}' | base64 -d > "$1"`;
     const cases: Case[] = [
-      { name: 'kubectl get secret | base64 -d', run: (i) => timed('sh', ['-c', pipeline, 'sh', join(work, `kubectl-${i}.json`)], childEnv) },
+      {
+        name: 'kubectl get secret | base64 -d',
+        run: (i) => timed('sh', ['-c', pipeline, 'sh', join(work, `kubectl-${i}.json`)], childEnv),
+      },
       ...BINS.map((bin) => ({
         name: `bucket-agent init (${relative(REPO_ROOT, bin)})`,
         run: (i: number) =>
-          timed(process.execPath, [bin, 'init', '--kubeconfig', env.kubeconfigPath, '--namespace', ns, '--bucket', 'bench', '--no-verify', '--out', join(work, `${relative(REPO_ROOT, bin).replace(/\W/g, '-')}-${i}`)], childEnv),
+          timed(
+            process.execPath,
+            [
+              bin,
+              'init',
+              '--kubeconfig',
+              env.kubeconfigPath,
+              '--namespace',
+              ns,
+              '--bucket',
+              'bench',
+              '--no-verify',
+              '--out',
+              join(work, `${relative(REPO_ROOT, bin).replace(/\W/g, '-')}-${i}`),
+            ],
+            childEnv,
+          ),
       })),
       {
         name: 'floor: Node, one https GET, one file (bench/init-floor.ts)',
@@ -85,8 +104,12 @@ async function main(): Promise<void> {
     ];
     const samples = await measure(cases);
     // The pipeline really got the payload the agent renders from.
-    if (!readFileSync(join(work, 'kubectl-0.json'), 'utf8').includes(bucket.bucketName)) throw new Error('kubectl pipeline wrote no BucketInfo');
-    report(cases.map((c) => c.name), samples);
+    if (!readFileSync(join(work, 'kubectl-0.json'), 'utf8').includes(bucket.bucketName))
+      throw new Error('kubectl pipeline wrote no BucketInfo');
+    report(
+      cases.map((c) => c.name),
+      samples,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
     await env.stop();
@@ -120,11 +143,16 @@ function report(names: string[], samples: Map<string, number[]>): void {
   });
   process.stdout.write(`init start -> files rendered vs the manual pipeline (${RUNS} runs each, medians; output under ${OUTPUT_ROOT})\n`);
   for (const r of results) {
-    process.stdout.write(`  ${r.case.padEnd(58)} median ${String(r.medianMs).padStart(7)} ms  p10 ${String(r.p10Ms).padStart(7)}  p90 ${String(r.p90Ms).padStart(7)}  ratio ${r.ratioToKubectl}\n`);
+    process.stdout.write(
+      `  ${r.case.padEnd(58)} median ${String(r.medianMs).padStart(7)} ms  p10 ${String(r.p10Ms).padStart(7)}  p90 ${String(r.p90Ms).padStart(7)}  ratio ${r.ratioToKubectl}\n`,
+    );
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
   const file = join(REPO_ROOT, 'bench/results/init.json');
-  writeFileSync(file, `${JSON.stringify({ bench: 'init', node: process.version, date: new Date().toISOString(), target: 'ratio <= 1.0', outputRoot: OUTPUT_ROOT, results }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ bench: 'init', node: process.version, date: new Date().toISOString(), target: 'ratio <= 1.0', outputRoot: OUTPUT_ROOT, results }, null, 2)}\n`,
+  );
   process.stdout.write(`written ${relative(REPO_ROOT, file)}\n`);
 }
 

@@ -16,6 +16,8 @@ try {
 } catch (err) {
   // The class and code only: client-node's messages may quote a response body.
   const code = (err as { code?: unknown }).code;
-  process.stderr.write(`${err instanceof Error ? err.name : 'error'} ${typeof code === 'string' || typeof code === 'number' ? code : ''}\n`);
+  process.stderr.write(
+    `${err instanceof Error ? err.name : 'error'} ${typeof code === 'string' || typeof code === 'number' ? code : ''}\n`,
+  );
   process.exitCode = 1;
 }

@@ -56,7 +56,14 @@ try {
     const kubectl = await verdict(c, (k, h) => runKubectl(k, h), home, out);
     const ours = await verdict(c, runOurs, home, `${out}-ours`);
     const theirs = await verdict(c, clientNode, home, out);
-    rows.push({ name: c.name, kubectl, ours, clientNode: theirs, oursAgrees: agrees(kubectl, ours), clientNodeAgrees: agrees(kubectl, theirs) });
+    rows.push({
+      name: c.name,
+      kubectl,
+      ours,
+      clientNode: theirs,
+      oursAgrees: agrees(kubectl, ours),
+      clientNodeAgrees: agrees(kubectl, theirs),
+    });
   }
   const count = (key: 'oursAgrees' | 'clientNodeAgrees'): number => rows.filter((row) => row[key]).length;
   console.log(`corpus: ${rows.length} kubeconfigs`);
@@ -67,7 +74,10 @@ try {
     console.log(`  ${row.name}: kubectl ${show(row.kubectl)}; ours ${show(row.ours)}; client-node ${show(row.clientNode)}`);
   }
   mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(REPO_ROOT, 'bench/results/kubeconfig-parity.json'), `${JSON.stringify({ ours: count('oursAgrees'), clientNode: count('clientNodeAgrees'), total: rows.length, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(REPO_ROOT, 'bench/results/kubeconfig-parity.json'),
+    `${JSON.stringify({ ours: count('oursAgrees'), clientNode: count('clientNodeAgrees'), total: rows.length, rows }, null, 2)}\n`,
+  );
 } finally {
   await diff.stop();
 }

@@ -29,7 +29,12 @@ function buckets(count: number, generation: number): BucketCredentials[] {
           spec: {
             bucketName: `bucket-${i}-0f5b`,
             authenticationType: 'KEY',
-            secretS3: { endpoint: 'https://s3.example.org', region: '', accessKeyID: `AKIA${generation}${i}XYZ`, accessSecretKey: `L1ZJy67a2PKdOmKq/${generation}+${i}=` },
+            secretS3: {
+              endpoint: 'https://s3.example.org',
+              region: '',
+              accessKeyID: `AKIA${generation}${i}XYZ`,
+              accessSecretKey: `L1ZJy67a2PKdOmKq/${generation}+${i}=`,
+            },
             secretAzure: null,
             protocols: ['s3'],
           },
@@ -61,7 +66,14 @@ async function measure(name: string, count: number, step: (i: number) => Promise
   const elapsed = (performance.now() - start) / 1000;
   samples.sort((a, b) => a - b);
   const at = (q: number): number => Number((samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0).toFixed(3));
-  return { case: name, buckets: count, iterations: samples.length, perSecond: Math.round(samples.length / elapsed), medianMs: at(0.5), p99Ms: at(0.99) };
+  return {
+    case: name,
+    buckets: count,
+    iterations: samples.length,
+    perSecond: Math.round(samples.length / elapsed),
+    medianMs: at(0.5),
+    p99Ms: at(0.99),
+  };
 }
 
 const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -82,5 +94,8 @@ console.log(`bench/render (node ${process.version}, ${SECONDS}s per case, output
 console.table(figures);
 const results = join(REPO_ROOT, 'bench/results');
 mkdirSync(results, { recursive: true });
-writeFileSync(join(results, 'render.json'), `${JSON.stringify({ node: process.version, date: new Date().toISOString(), figures }, null, 2)}\n`);
+writeFileSync(
+  join(results, 'render.json'),
+  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), figures }, null, 2)}\n`,
+);
 console.log(`written: ${join(results, 'render.json')}`);

@@ -13,7 +13,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 const source = createVolumeSource({ dir });
 let states = 0;
-const followers = NAMES.map((name) => source.follow(name, { onState: () => (states += 1), onUnreadable: () => undefined, onRetry: () => undefined }));
+const followers = NAMES.map((name) =>
+  source.follow(name, { onState: () => (states += 1), onUnreadable: () => undefined, onRetry: () => undefined }),
+);
 while (states < NAMES.length) await sleep(5);
 // Start-up work is not what an idle sidecar costs: V8's memory reducer runs a few GCs in the first
 // ~10 s after start (measured on Node 20: ~140 wakeups then, none after), so the window opens later.

@@ -21,7 +21,12 @@ import { REPO_ROOT } from '../test/env/tools.js';
 const NAMES = ['bucket-a', 'bucket-b', 'bucket-c'];
 
 function payload(i: number): Record<string, string> {
-  const info = { spec: { bucketName: `b-${i}`, secretS3: { endpoint: 'https://s3.example.org', region: '', accessKeyID: `AKIA${i}`, accessSecretKey: `secret/${i}` } } };
+  const info = {
+    spec: {
+      bucketName: `b-${i}`,
+      secretS3: { endpoint: 'https://s3.example.org', region: '', accessKeyID: `AKIA${i}`, accessSecretKey: `secret/${i}` },
+    },
+  };
   return { BucketInfo: JSON.stringify(info), accessKey: `AKIA${i}`, secretKey: `secret/${i}` };
 }
 
@@ -44,8 +49,12 @@ async function latency(base: string, debounceMs: number, swaps: number): Promise
         initial += 1;
         delivered?.(Number(process.hrtime.bigint()) / 1e6);
       },
-      onUnreadable: (err) => { throw err; },
-      onRetry: (err) => { throw err; },
+      onUnreadable: (err) => {
+        throw err;
+      },
+      onRetry: (err) => {
+        throw err;
+      },
     });
   }
   while (initial === 0) await sleep(5);
@@ -63,11 +72,21 @@ async function latency(base: string, debounceMs: number, swaps: number): Promise
   await source.close();
   samples.sort((a, b) => a - b);
   const round = (ms: number): number => Math.round(ms * 1000) / 1000;
-  return { debounceMs, swaps, p50Ms: round(quantile(samples, 0.5)), p90Ms: round(quantile(samples, 0.9)), maxMs: round(samples.at(-1) ?? NaN) };
+  return {
+    debounceMs,
+    swaps,
+    p50Ms: round(quantile(samples, 0.5)),
+    p90Ms: round(quantile(samples, 0.9)),
+    maxMs: round(samples.at(-1) ?? NaN),
+  };
 }
 
 function bareRssMiB(): number {
-  const out = spawnSync(process.execPath, ['-e', 'setTimeout(() => process.stdout.write(String(process.memoryUsage().rss / 2 ** 20)), 1000)'], { encoding: 'utf8' });
+  const out = spawnSync(
+    process.execPath,
+    ['-e', 'setTimeout(() => process.stdout.write(String(process.memoryUsage().rss / 2 ** 20)), 1000)'],
+    { encoding: 'utf8' },
+  );
   return Number(out.stdout);
 }
 
@@ -79,18 +98,29 @@ async function main(): Promise<void> {
     const latencies = [];
     for (const debounceMs of [20, 0, 50]) {
       const result = await latency(base, debounceMs, swaps);
-      console.log(`swap -> onState, debounce ${debounceMs} ms: p50 ${result.p50Ms} ms, p90 ${result.p90Ms} ms, max ${result.maxMs} ms (${swaps} swaps)`);
+      console.log(
+        `swap -> onState, debounce ${debounceMs} ms: p50 ${result.p50Ms} ms, p90 ${result.p90Ms} ms, max ${result.maxMs} ms (${swaps} swaps)`,
+      );
       latencies.push(result);
     }
     const idleDir = mkdtempSync(join(base, 'idle-'));
     for (const name of NAMES) writeSecretVolume(join(idleDir, name), payload(0));
     const idleChild = new URL('./volume-idle-child.js', import.meta.url).pathname;
     const child = spawnSync(process.execPath, [idleChild, idleDir, String(idleSeconds)], { encoding: 'utf8' });
-    const idle = { ...(JSON.parse(child.stdout) as { cpuMsPerS: number; rssMiB: number }), seconds: idleSeconds, bareNodeRssMiB: bareRssMiB() };
-    console.log(`idle, 3 Secrets followed, ${idleSeconds} s: CPU ${idle.cpuMsPerS.toFixed(4)} ms/s, RSS ${idle.rssMiB.toFixed(1)} MiB (bare node ${idle.bareNodeRssMiB.toFixed(1)} MiB)`);
+    const idle = {
+      ...(JSON.parse(child.stdout) as { cpuMsPerS: number; rssMiB: number }),
+      seconds: idleSeconds,
+      bareNodeRssMiB: bareRssMiB(),
+    };
+    console.log(
+      `idle, 3 Secrets followed, ${idleSeconds} s: CPU ${idle.cpuMsPerS.toFixed(4)} ms/s, RSS ${idle.rssMiB.toFixed(1)} MiB (bare node ${idle.bareNodeRssMiB.toFixed(1)} MiB)`,
+    );
     const results = join(REPO_ROOT, 'bench/results');
     mkdirSync(results, { recursive: true });
-    writeFileSync(join(results, 'volume-latency.json'), `${JSON.stringify({ bench: 'volume-latency', node: process.version, date: new Date().toISOString(), latencies, idle }, null, 2)}\n`);
+    writeFileSync(
+      join(results, 'volume-latency.json'),
+      `${JSON.stringify({ bench: 'volume-latency', node: process.version, date: new Date().toISOString(), latencies, idle }, null, 2)}\n`,
+    );
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

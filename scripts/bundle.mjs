@@ -57,11 +57,15 @@ function asRequire(node) {
   return parts.join('');
 }
 
-const isBuiltinImport = (node) => ['ImportDeclaration', 'ExportAllDeclaration', 'ExportNamedDeclaration'].includes(node.type) && isBuiltin(node.source?.value);
+const isBuiltinImport = (node) =>
+  ['ImportDeclaration', 'ExportAllDeclaration', 'ExportNamedDeclaration'].includes(node.type) && isBuiltin(node.source?.value);
 /** The banner's own node:module import must stay: it defines `require`. */
 const isBanner = (node) => node.specifiers?.some((s) => s.local?.name === '__bucketAgentRequire') === true;
 
-const children = (node) => Object.values(node).flatMap((value) => (Array.isArray(value) ? value : [value])).filter((v) => v !== null && typeof v?.type === 'string');
+const children = (node) =>
+  Object.values(node)
+    .flatMap((value) => (Array.isArray(value) ? value : [value]))
+    .filter((v) => v !== null && typeof v?.type === 'string');
 
 /** Every `import("node:x")` (a lazily loaded builtin) in the tree, in source order. */
 function dynamicBuiltinImports(node, found = []) {
@@ -76,12 +80,17 @@ function requireBuiltins(file) {
   const edits = [
     ...program.body.filter((node) => isBuiltinImport(node) && !isBanner(node)).map((node) => ({ node, text: asRequire(node) })),
     // The namespace object an import() resolves to, without the facade (see above).
-    ...dynamicBuiltinImports(program).map((node) => ({ node, text: `Promise.resolve().then(()=>require(${JSON.stringify(node.source.value)}))` })),
+    ...dynamicBuiltinImports(program).map((node) => ({
+      node,
+      text: `Promise.resolve().then(()=>require(${JSON.stringify(node.source.value)}))`,
+    })),
   ].sort((a, b) => b.node.start - a.node.start);
   let out = text;
   // From the end, so the earlier offsets stay valid.
   for (const { node, text: replacement } of edits) out = out.slice(0, node.start) + replacement + out.slice(node.end);
-  const left = parse(out, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true }).body.filter((node) => isBuiltinImport(node) && !isBanner(node));
+  const left = parse(out, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true }).body.filter(
+    (node) => isBuiltinImport(node) && !isBanner(node),
+  );
   if (left.length > 0) throw new Error(`${file}: builtin imports left: ${left.map((node) => node.source.value).join(', ')}`);
   writeFileSync(file, out);
 }

@@ -8,12 +8,28 @@ export type { Logger };
  * logged on purpose; this is the net under that rule (tests scan every output for the keys).
  */
 export const REDACT_PATHS: readonly string[] = [
-  'secretAccessKey', '*.secretAccessKey', '*.*.secretAccessKey',
-  'accessKeyId', '*.accessKeyId', '*.*.accessKeyId',
-  'accessKey', '*.accessKey', 'secretKey', '*.secretKey',
-  'credentials', '*.credentials',
-  'data', '*.data', 'stringData', '*.stringData',
-  'token', '*.token', 'authorization', '*.authorization', '*.headers.authorization', '*.headers.cookie',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  '*.*.secretAccessKey',
+  'accessKeyId',
+  '*.accessKeyId',
+  '*.*.accessKeyId',
+  'accessKey',
+  '*.accessKey',
+  'secretKey',
+  '*.secretKey',
+  'credentials',
+  '*.credentials',
+  'data',
+  '*.data',
+  'stringData',
+  '*.stringData',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.headers.cookie',
 ];
 
 export interface LogOptions {

@@ -45,7 +45,9 @@ export function rememberSecrets(values: Iterable<string | undefined>): void {
 function spellingsOf(value: string): string[] {
   // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const forms = [value, value.replace(/[\u0000-\u001f\u007f]/g, '').trim()];
-  return [...new Set(forms.flatMap((form) => [form, JSON.stringify(form).slice(1, -1)]))].filter((form) => form.length >= MIN_SECRET_LENGTH);
+  return [...new Set(forms.flatMap((form) => [form, JSON.stringify(form).slice(1, -1)]))].filter(
+    (form) => form.length >= MIN_SECRET_LENGTH,
+  );
 }
 
 /** `text` with every remembered key value replaced by `[redacted]`. */

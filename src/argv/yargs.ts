@@ -15,7 +15,11 @@ export interface YargsSettings {
 }
 
 /** Parses `argv` (program name and node stripped); undefined when yargs answered itself (--help, --version). */
-export async function parseWithYargs(grammar: Grammar, argv: readonly string[], settings: YargsSettings): Promise<ParsedCommandLine | undefined> {
+export async function parseWithYargs(
+  grammar: Grammar,
+  argv: readonly string[],
+  settings: YargsSettings,
+): Promise<ParsedCommandLine | undefined> {
   let parsed: ParsedCommandLine | undefined;
   const parser = yargs([...argv])
     .scriptName('bucket-agent')

@@ -11,8 +11,14 @@ export const sidecarCommand: Command<SidecarArgs> = {
   options: SIDECAR_OPTIONS,
   examples: [
     ['$0 sidecar --bucket backup-prod --out /bucket --notify signal:HUP:nginx', 'in a pod: watch the Secret, SIGHUP nginx on rotation'],
-    ['$0 sidecar --bucket data --out /bucket --credentials-listen 127.0.0.1:9911', 'serve the keys to AWS SDKs (AWS_CONTAINER_CREDENTIALS_FULL_URI)'],
-    ['$0 sidecar --bucket data --out /bucket --source volume --secrets-dir /secrets', 'read kubelet-mounted Secret volumes: no RBAC needed'],
+    [
+      '$0 sidecar --bucket data --out /bucket --credentials-listen 127.0.0.1:9911',
+      'serve the keys to AWS SDKs (AWS_CONTAINER_CREDENTIALS_FULL_URI)',
+    ],
+    [
+      '$0 sidecar --bucket data --out /bucket --source volume --secrets-dir /secrets',
+      'read kubelet-mounted Secret volumes: no RBAC needed',
+    ],
   ],
   async run(args, ctx) {
     const config = sidecarConfigFrom(args, ctx.stderrIsTTY);

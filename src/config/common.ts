@@ -52,7 +52,10 @@ export function parseId(value: unknown, flag: string): number | undefined {
 /** A list flag given repeatedly and/or comma-separated (`--formats aws,env --formats mc`). */
 export function parseList(value: unknown): string[] {
   const items = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return items.flatMap((item) => String(item).split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  return items
+    .flatMap((item) => String(item).split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** The process environment: read here so the rest of src/ reads it through config (eslint rule). */

@@ -47,19 +47,33 @@ export const INIT_OPTIONS = {
   namespace: { type: 'string', describe: "Namespace of the Buckets (default: the kubeconfig context's; in a pod: its own)" },
   kubeconfig: {
     type: 'string',
-    describe: 'Kubeconfig file, or a directory with a kubeconfig/value/config key (a mounted Secret), for Buckets in another cluster (default: in-cluster)',
+    describe:
+      'Kubeconfig file, or a directory with a kubeconfig/value/config key (a mounted Secret), for Buckets in another cluster (default: in-cluster)',
   },
-  timeout: { type: 'string', default: DEFAULT_INIT_TIMEOUT, describe: 'Give up waiting for the credentials after this long (e.g. 90s, 10m, 1h)' },
+  timeout: {
+    type: 'string',
+    default: DEFAULT_INIT_TIMEOUT,
+    describe: 'Give up waiting for the credentials after this long (e.g. 90s, 10m, 1h)',
+  },
   verify: { type: 'boolean', default: true, describe: 'List the bucket with the keys before rendering (--no-verify to skip)' },
-  'verify-timeout': { type: 'string', default: DEFAULT_VERIFY_TIMEOUT, describe: 'Keep retrying a failed verification this long (new keys take a moment to propagate)' },
+  'verify-timeout': {
+    type: 'string',
+    default: DEFAULT_VERIFY_TIMEOUT,
+    describe: 'Keep retrying a failed verification this long (new keys take a moment to propagate)',
+  },
   'ca-file': { type: 'string', describe: 'PEM CA bundle trusted (besides the system CAs) when verifying against an https S3 endpoint' },
-  'insecure-skip-tls-verify': { type: 'boolean', default: false, describe: "Verify without checking the S3 server's certificate (test setups only)" },
+  'insecure-skip-tls-verify': {
+    type: 'boolean',
+    default: false,
+    describe: "Verify without checking the S3 server's certificate (test setups only)",
+  },
   'progress-interval': { type: 'string', default: DEFAULT_PROGRESS_INTERVAL, describe: 'How often to log what is being waited for' },
   source: {
     type: 'string',
     choices: SOURCE_KINDS,
     default: 'api',
-    describe: 'api: read the Secrets through the apiserver; volume: from kubelet-mounted Secret volumes (no RBAC); auto: api when permitted, else volume',
+    describe:
+      'api: read the Secrets through the apiserver; volume: from kubelet-mounted Secret volumes (no RBAC); auto: api when permitted, else volume',
   },
   'secrets-dir': { type: 'string', default: DEFAULT_SECRETS_DIR, describe: 'volume source: the Secret named S is mounted at <dir>/S/' },
   ...OUTPUT_OPTIONS,
@@ -132,7 +146,11 @@ export function initConfigFrom(args: InitArgs, stderrIsTTY: boolean, env: NodeJS
     timeoutMs: parseDuration(args.timeout, 'timeout'),
     progressIntervalMs: parseDuration(args['progress-interval'], 'progress-interval'),
     verify: args.verify
-      ? { caFile: args['ca-file'], insecureSkipTlsVerify: args['insecure-skip-tls-verify'], windowMs: parseDuration(args['verify-timeout'], 'verify-timeout') }
+      ? {
+          caFile: args['ca-file'],
+          insecureSkipTlsVerify: args['insecure-skip-tls-verify'],
+          windowMs: parseDuration(args['verify-timeout'], 'verify-timeout'),
+        }
       : undefined,
     pod: podFrom(env),
     output: outputConfigFrom(args),
@@ -155,7 +173,8 @@ export function parseBuckets(values: readonly string[] | undefined): BucketReque
   const buckets = items.map(parseBucket);
   const seen = new Set<string>();
   for (const { alias } of buckets) {
-    if (seen.has(alias)) throw new UsageError(`--bucket: alias "${alias}" is used twice; give each bucket its own alias with <name>=<alias>`);
+    if (seen.has(alias))
+      throw new UsageError(`--bucket: alias "${alias}" is used twice; give each bucket its own alias with <name>=<alias>`);
     seen.add(alias);
   }
   return buckets;
@@ -164,11 +183,14 @@ export function parseBuckets(values: readonly string[] | undefined): BucketReque
 function parseBucket(item: string): BucketRequest {
   const [name = '', alias, ...rest] = item.split('=').map((part) => part.trim());
   if (rest.length > 0) throw new UsageError(`--bucket "${item}": expected <name> or <name>=<alias>`);
-  if (!isObjectName(name)) throw new UsageError(`--bucket "${item}": "${name}" is not a valid Bucket name (lower-case letters, digits, '-', '.')`);
+  if (!isObjectName(name))
+    throw new UsageError(`--bucket "${item}": "${name}" is not a valid Bucket name (lower-case letters, digits, '-', '.')`);
   const chosen = alias ?? name;
   if (!isDns1123Label(chosen)) {
     const hint = alias === undefined ? `; give an alias that is one: --bucket ${name}=<alias>` : '';
-    throw new UsageError(`--bucket "${item}": alias "${chosen}" is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)${hint}`);
+    throw new UsageError(
+      `--bucket "${item}": alias "${chosen}" is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)${hint}`,
+    );
   }
   return { name, alias: chosen };
 }
@@ -178,7 +200,8 @@ export function parseDuration(text: string, flag: string): number {
   const trimmed = text.trim();
   const plain = /^\d+(?:\.\d+)?$/.test(trimmed) ? Number(trimmed) * 1000 : undefined;
   const ms = plain ?? compoundDuration(trimmed);
-  if (ms === undefined || !(ms > 0) || !Number.isFinite(ms)) throw new UsageError(`--${flag}: "${text}" is not a duration like 90s, 10m or 1h30m`);
+  if (ms === undefined || !(ms > 0) || !Number.isFinite(ms))
+    throw new UsageError(`--${flag}: "${text}" is not a duration like 90s, 10m or 1h30m`);
   return Math.round(ms);
 }
 
@@ -209,7 +232,12 @@ function defaultKubeconfigPaths(env: NodeJS.ProcessEnv): string[] {
 /** Go's getEnvAny: the first of the names that is set and not empty. */
 export function proxyEnvironmentFrom(env: NodeJS.ProcessEnv): ProxyEnvironment {
   const any = (names: readonly string[]): string => names.map((name) => env[name] ?? '').find((value) => value !== '') ?? '';
-  return { httpsProxy: any(ENV_HTTPS_PROXY), httpProxy: any(ENV_HTTP_PROXY), noProxy: any(ENV_NO_PROXY), cgi: (env[ENV_REQUEST_METHOD] ?? '') !== '' };
+  return {
+    httpsProxy: any(ENV_HTTPS_PROXY),
+    httpProxy: any(ENV_HTTP_PROXY),
+    noProxy: any(ENV_NO_PROXY),
+    cgi: (env[ENV_REQUEST_METHOD] ?? '') !== '',
+  };
 }
 
 function eventsSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {

@@ -54,7 +54,12 @@ export function isLoopbackHost(host: string): boolean {
   const bare = host.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
   if (bare === 'localhost') return true;
   if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return expandIPv6(bare).map((group) => parseInt(group, 16)).join(':') === '0:0:0:0:0:0:0:1';
+  if (isIP(bare) === 6)
+    return (
+      expandIPv6(bare)
+        .map((group) => parseInt(group, 16))
+        .join(':') === '0:0:0:0:0:0:0:1'
+    );
   return false;
 }
 

@@ -10,7 +10,11 @@ import { logOptionsFrom, parseId, parseList, parseMode, type CommonArgs } from '
 export const OUTPUT_OPTIONS = {
   out: { type: 'string', demandOption: true, describe: 'Output directory (created if missing)' },
   formats: { type: 'string', array: true, describe: `Formats to write, comma-separated (default: all of ${FORMATS.join(',')})` },
-  'file-mode': { type: 'string', default: '0' + DEFAULT_FILE_MODE.toString(8), describe: 'Mode of written files; directories get x where files get r' },
+  'file-mode': {
+    type: 'string',
+    default: '0' + DEFAULT_FILE_MODE.toString(8),
+    describe: 'Mode of written files; directories get x where files get r',
+  },
   uid: { type: 'string', describe: 'Owner uid of written files (needs root or CAP_CHOWN)' },
   gid: { type: 'string', describe: 'Owner gid of written files (needs root or CAP_CHOWN)' },
 } as const satisfies Record<string, Options>;
@@ -100,7 +104,8 @@ function inputsFrom(args: RenderArgs): RenderInput[] {
   }
   return files.map((file, i) => {
     const alias = aliases[i];
-    if (file.kind === 'bucketinfo' && alias === undefined) throw new UsageError(`--bucketinfo-file ${file.path} needs --alias (a BucketInfo does not carry the Bucket's name)`);
+    if (file.kind === 'bucketinfo' && alias === undefined)
+      throw new UsageError(`--bucketinfo-file ${file.path} needs --alias (a BucketInfo does not carry the Bucket's name)`);
     return { ...file, alias };
   });
 }

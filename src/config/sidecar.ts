@@ -39,10 +39,19 @@ export const SIDECAR_OPTIONS = {
   notify: {
     type: 'string',
     array: true,
-    describe: 'After each change: signal:<SIG>:<process name>, signal:<SIG>:pidfile:<path>, http:<METHOD>:<url> or exec:<command>; repeatable',
+    describe:
+      'After each change: signal:<SIG>:<process name>, signal:<SIG>:pidfile:<path>, http:<METHOD>:<url> or exec:<command>; repeatable',
   },
-  'stuck-after': { type: 'string', default: DEFAULT_STUCK_AFTER, describe: '/healthz fails when the source makes no progress for this long' },
-  resync: { type: 'string', default: DEFAULT_RESYNC, describe: 'api source: re-read each Secret candidate this often, in case an event was lost' },
+  'stuck-after': {
+    type: 'string',
+    default: DEFAULT_STUCK_AFTER,
+    describe: '/healthz fails when the source makes no progress for this long',
+  },
+  resync: {
+    type: 'string',
+    default: DEFAULT_RESYNC,
+    describe: 'api source: re-read each Secret candidate this often, in case an event was lost',
+  },
   'credentials-refresh': {
     type: 'string',
     default: DEFAULT_CREDENTIALS_REFRESH,
@@ -54,7 +63,8 @@ export const SIDECAR_OPTIONS = {
   // No default here: kube/watch-stream.ts owns it (DEFAULT_WATCH_IDLE_TIMEOUT_MS, 90 s).
   'watch-idle-timeout': {
     type: 'string',
-    describe: 'api source: a watch silent this long (not even a bookmark, sent about every 60s) is taken for dead and reopened (default 90s; keep it above 60s)',
+    describe:
+      'api source: a watch silent this long (not even a bookmark, sent about every 60s) is taken for dead and reopened (default 90s; keep it above 60s)',
   },
 } as const satisfies Record<string, Options>;
 
@@ -83,7 +93,8 @@ export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
 
 export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: NodeJS.ProcessEnv = process.env): SidecarConfig {
   const { timeoutMs, ...init } = initConfigFrom({ ...args, timeout: '1s' }, stderrIsTTY, env);
-  const credentialsListen = args['credentials-listen'] === undefined ? undefined : parseLoopbackListen(args['credentials-listen'], 'credentials-listen');
+  const credentialsListen =
+    args['credentials-listen'] === undefined ? undefined : parseLoopbackListen(args['credentials-listen'], 'credentials-listen');
   return Object.freeze({
     ...init,
     listen: parseListen(args.listen, 'listen'),
@@ -92,7 +103,8 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
     stuckAfterMs: parseDuration(args['stuck-after'], 'stuck-after'),
     resyncMs: parseDuration(args.resync, 'resync'),
     credentialsRefreshMs: parseDuration(args['credentials-refresh'], 'credentials-refresh'),
-    watchIdleTimeoutMs: args['watch-idle-timeout'] === undefined ? undefined : parseDuration(args['watch-idle-timeout'], 'watch-idle-timeout'),
+    watchIdleTimeoutMs:
+      args['watch-idle-timeout'] === undefined ? undefined : parseDuration(args['watch-idle-timeout'], 'watch-idle-timeout'),
     env,
   });
 }

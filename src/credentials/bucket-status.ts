@@ -39,7 +39,15 @@ export function readyConditionOf(bucket: unknown): ReadyCondition | undefined {
  * Reasons that mean "not done yet" rather than "failed": Flux's HelmRelease (which Cozystack's
  * Ready mirrors) reports Progressing/Reconciling while it works, and platforms use the others.
  */
-export const IN_PROGRESS_REASONS: ReadonlySet<string> = new Set(['Progressing', 'Provisioning', 'Reconciling', 'Pending', 'Installing', 'Creating', 'DependencyNotReady']);
+export const IN_PROGRESS_REASONS: ReadonlySet<string> = new Set([
+  'Progressing',
+  'Provisioning',
+  'Reconciling',
+  'Pending',
+  'Installing',
+  'Creating',
+  'DependencyNotReady',
+]);
 
 /**
  * Ready=False with a reason that is not a known in-progress one (InstallFailed, UpgradeFailed, ...):

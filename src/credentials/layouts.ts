@@ -98,7 +98,11 @@ function resolveAlias(alias: string | undefined, secretName: string, source: str
   if (alias !== undefined) return requireDns1123Label(alias, { source, field: 'alias' });
   const inferred = SECRET_NAME.exec(secretName)?.[1];
   if (inferred === undefined) {
-    throw new CredentialsError(source, 'metadata.name', 'does not follow bucket-<name>[-credentials], so the alias cannot be inferred: pass --alias');
+    throw new CredentialsError(
+      source,
+      'metadata.name',
+      'does not follow bucket-<name>[-credentials], so the alias cannot be inferred: pass --alias',
+    );
   }
   return requireDns1123Label(inferred, { source, field: 'alias (inferred from metadata.name)' });
 }
@@ -113,6 +117,11 @@ function sourceOf(secret: SecretData, layout: SecretLayout): CredentialsSource {
  */
 export function secretKeyValues(secret: SecretData): string[] {
   const { data } = secret;
-  const flat = [COSI_V1ALPHA2_KEYS.accessKeyId, COSI_V1ALPHA2_KEYS.secretAccessKey, COZYSTACK_FLAT_KEYS.accessKeyId, COZYSTACK_FLAT_KEYS.secretAccessKey];
+  const flat = [
+    COSI_V1ALPHA2_KEYS.accessKeyId,
+    COSI_V1ALPHA2_KEYS.secretAccessKey,
+    COZYSTACK_FLAT_KEYS.accessKeyId,
+    COZYSTACK_FLAT_KEYS.secretAccessKey,
+  ];
   return [...flat.map((key) => data[key]).filter((v): v is string => v !== undefined), ...bucketInfoKeyValues(data[KEY_BUCKET_INFO])];
 }

@@ -28,7 +28,11 @@ export function describeSecret(name: string, namespace: string | undefined): str
 /** A Secret object (from the API or a manifest) with `data` decoded; `stringData` wins per key, as in the apiserver. */
 export function decodeSecret(obj: SecretObject, label: string): SecretData {
   if (obj.kind !== undefined && obj.kind !== 'Secret') {
-    throw new CredentialsError(label, 'kind', `expected a Secret, got ${typeof obj.kind === 'string' ? JSON.stringify(obj.kind.slice(0, 40)) : typeof obj.kind}`);
+    throw new CredentialsError(
+      label,
+      'kind',
+      `expected a Secret, got ${typeof obj.kind === 'string' ? JSON.stringify(obj.kind.slice(0, 40)) : typeof obj.kind}`,
+    );
   }
   const meta = obj.metadata ?? {};
   const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;

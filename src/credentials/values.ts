@@ -53,7 +53,11 @@ export function requireBucketName(value: unknown, ctx: FieldContext): string {
   const name = requireText(value, ctx);
   if (!BUCKET_NAME.test(name)) {
     // Not quoted: a payload value, and payloads are where keys sit (names come from flags instead).
-    throw new CredentialsError(ctx.source, ctx.field, `is not a valid S3 bucket name (letters, digits, '.', '-', '_'; 2-255 characters, starting with a letter or digit)`);
+    throw new CredentialsError(
+      ctx.source,
+      ctx.field,
+      `is not a valid S3 bucket name (letters, digits, '.', '-', '_'; 2-255 characters, starting with a letter or digit)`,
+    );
   }
   return name;
 }

@@ -50,13 +50,7 @@ import {
 } from './layout.js';
 import { createTopLevelLink, planTopLevel, readGenerationLink, removeLink, replaceLink } from './links.js';
 
-export {
-  DEFAULT_DIR_MODE,
-  DEFAULT_FILE_MODE,
-  DEFAULT_OUT_DIR_MODE,
-  DEFAULT_RETIRED_GRACE_MS,
-  type WriteOptions,
-} from './layout.js';
+export { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, DEFAULT_OUT_DIR_MODE, DEFAULT_RETIRED_GRACE_MS, type WriteOptions } from './layout.js';
 
 export interface WriteResult {
   /** False when the current generation already held exactly this set: nothing was written. */
@@ -115,8 +109,7 @@ function write(outDir: string, set: FileSet, options: ResolvedOptions, retiredAt
   const plan = planTopLevel(outDir, set.topLevel);
   // Leftovers of a crashed run go first, so they never pile up, even when nothing changes.
   const warnings = pruneHidden(outDir, options.retiredGraceMs, retiredAt);
-  const unchanged =
-    current !== undefined && plan.missing.length === 0 && generationMatches(join(outDir, current), set, options);
+  const unchanged = current !== undefined && plan.missing.length === 0 && generationMatches(join(outDir, current), set, options);
   if (unchanged) {
     // Links to names outside the current generation dangle (a crash between link and swap).
     warnings.push(...removeLinks(outDir, plan.gone));

@@ -3,20 +3,9 @@
  * names the path and the errno code. Messages never include file contents: they are credentials.
  * All synchronous: see the module comment of atomic-writer.ts for why.
  */
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  statfsSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, lstatSync, openSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode, OutputError } from '../errors.js';
-
 
 /** Wraps any failure of `action` on `path`; an OutputError raised deeper is passed through. */
 export function toOutputError(action: string, path: string, error: unknown): OutputError {

@@ -73,8 +73,7 @@ export function planTopLevel(outDir: string, names: readonly string[]): TopLevel
     if (ours.has(name)) continue;
     if (entryExists(join(outDir, name))) {
       throw new OutputError(
-        `refusing to write ${JSON.stringify(name)}: ${join(outDir, name)} exists and is not ` +
-          'a bucket-agent link; move it away',
+        `refusing to write ${JSON.stringify(name)}: ${join(outDir, name)} exists and is not ` + 'a bucket-agent link; move it away',
       );
     }
     missing.push(name);

@@ -30,9 +30,7 @@ export const RESERVED_PREFIX = '..';
 /** Start-overs when the generation being read is deleted under us; each one means a new swap happened. */
 export const READ_ATTEMPTS = 5;
 
-export type VolumeState =
-  | { readonly kind: 'absent' }
-  | { readonly kind: 'present'; readonly secret: SecretObject; readonly hash: string };
+export type VolumeState = { readonly kind: 'absent' } | { readonly kind: 'present'; readonly secret: SecretObject; readonly hash: string };
 
 const ABSENT: VolumeState = { kind: 'absent' };
 
@@ -58,7 +56,9 @@ function readOnce(candidateDir: string, name: string): VolumeState {
   const stats = statCandidate(candidateDir);
   if (stats === undefined) return ABSENT;
   if (!stats.isDirectory()) {
-    throw new UsageError(`${candidateDir} is not a directory: mount the Secret ${name} as a whole volume there (a subPath mount is never updated)`);
+    throw new UsageError(
+      `${candidateDir} is not a directory: mount the Secret ${name} as a whole volume there (a subPath mount is never updated)`,
+    );
   }
   const generation = resolveGeneration(candidateDir);
   const files = generation === undefined ? readPlainDir(candidateDir) : readGeneration(generation);

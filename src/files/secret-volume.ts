@@ -106,7 +106,9 @@ class VolumeSource implements SecretSource {
   follow(name: string, handlers: SecretHandlers, _options?: FollowOptions): SecretFollower {
     const follower = new VolumeFollower(name, join(this.root, name), handlers, this.timing);
     if (!SECRET_NAME.test(name)) {
-      queueMicrotask(() => follower.fail(new UsageError(`cannot read Secret ${JSON.stringify(name.slice(0, 60))} from ${this.root}: not a valid Secret name`)));
+      queueMicrotask(() =>
+        follower.fail(new UsageError(`cannot read Secret ${JSON.stringify(name.slice(0, 60))} from ${this.root}: not a valid Secret name`)),
+      );
       return follower;
     }
     let set = this.followers.get(name);
@@ -150,7 +152,8 @@ class VolumeSource implements SecretSource {
     if (epoch !== this.epoch) return;
     this.rootMissing = rootMissing;
     this.watchedRoot = watchedRoot;
-    if (rootMissing) this.log?.warn(`${this.root} does not exist (yet): its Secrets count as absent; looked for again every ${this.resyncMs} ms`);
+    if (rootMissing)
+      this.log?.warn(`${this.root} does not exist (yet): its Secrets count as absent; looked for again every ${this.resyncMs} ms`);
     const watcher = watch(watchedRoot, {
       persistent: true,
       ignoreInitial: true,
@@ -183,9 +186,11 @@ class VolumeSource implements SecretSource {
     this.watcher = undefined;
     if (watcher === undefined) return;
     const previous = this.closing;
-    this.closing = previous.then(() => watcher.close()).catch((err: unknown) => {
-      this.log?.debug(`closing the file watcher failed: ${errorWords(err)}`);
-    });
+    this.closing = previous
+      .then(() => watcher.close())
+      .catch((err: unknown) => {
+        this.log?.debug(`closing the file watcher failed: ${errorWords(err)}`);
+      });
   }
 
   /**
@@ -195,7 +200,7 @@ class VolumeSource implements SecretSource {
    */
   private route(path: string): void {
     const rel = relative(this.watchedRoot, path);
-    const targets = rel === '' || rel.startsWith('..') ? this.all() : this.followers.get(rel.split(sep)[0] ?? rel) ?? [];
+    const targets = rel === '' || rel.startsWith('..') ? this.all() : (this.followers.get(rel.split(sep)[0] ?? rel) ?? []);
     for (const follower of targets) follower.recheck();
   }
 
@@ -252,7 +257,10 @@ function isReserved(name: string): boolean {
 }
 
 function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((stats) => stats.isDirectory(), () => false);
+  return stat(path).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
 }
 
 function errorWords(err: unknown): string {

@@ -18,15 +18,22 @@ const USER_PATHS = ['client-certificate', 'client-key'];
  * than the files again: the user and the cluster may come from different KUBECONFIG files, and
  * client-node refuses a name two files define where kubectl takes the first.
  */
-export async function pluginAuth(cluster: KubeconfigEntry, user: KubeconfigEntry, context: string, impersonate: Impersonation | undefined): Promise<KubeAuth> {
+export async function pluginAuth(
+  cluster: KubeconfigEntry,
+  user: KubeconfigEntry,
+  context: string,
+  impersonate: Impersonation | undefined,
+): Promise<KubeAuth> {
   const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kc = new KubeConfig();
-  kc.loadFromString(JSON.stringify({
-    clusters: [{ name: cluster.name, cluster: withAbsolutePaths(cluster, CLUSTER_PATHS) }],
-    users: [{ name: user.name, user: withExecCommandResolved(user, withAbsolutePaths(user, USER_PATHS)) }],
-    contexts: [{ name: context, context: { cluster: cluster.name, user: user.name } }],
-    'current-context': context,
-  }));
+  kc.loadFromString(
+    JSON.stringify({
+      clusters: [{ name: cluster.name, cluster: withAbsolutePaths(cluster, CLUSTER_PATHS) }],
+      users: [{ name: user.name, user: withExecCommandResolved(user, withAbsolutePaths(user, USER_PATHS)) }],
+      contexts: [{ name: context, context: { cluster: cluster.name, user: user.name } }],
+      'current-context': context,
+    }),
+  );
   return {
     apply: async (options: https.RequestOptions): Promise<void> => {
       await kc.applyToHTTPSOptions(options);

@@ -115,7 +115,10 @@ export class KubeClient {
       if (err instanceof WatchStalledError) this.pool.reset();
       handlers.onEnd(err);
     };
-    return openWatch({ url, options, server: this.server, target, idleTimeoutMs, signal: watch.signal }, { onEvent: (event) => handlers.onEvent(event), onEnd });
+    return openWatch(
+      { url, options, server: this.server, target, idleTimeoutMs, signal: watch.signal },
+      { onEvent: (event) => handlers.onEvent(event), onEnd },
+    );
   }
 
   /** Closes pooled connections; in-flight requests finish or fail. */
@@ -228,18 +231,22 @@ class AgentPool {
   agentFor(options: https.RequestOptions, url: URL): http.Agent {
     // Plain http (kubectl proxy) gets a pool of its own too, for the same connection limits.
     const plain = url.protocol === 'http:';
-    const key = plain ? 'http' : [options.ca, options.cert, options.key, options.rejectUnauthorized, options.servername].map(fingerprint).join('|');
+    const key = plain
+      ? 'http'
+      : [options.ca, options.cert, options.key, options.rejectUnauthorized, options.servername].map(fingerprint).join('|');
     if (this.agent === undefined || key !== this.key) {
       if (this.agent !== undefined) retire(this.agent);
       this.key = key;
-      this.agent = plain ? this.plainAgent() : this.tlsAgent({
-        ...this.settings,
-        ca: options.ca,
-        cert: options.cert,
-        key: options.key,
-        rejectUnauthorized: options.rejectUnauthorized,
-        servername: options.servername,
-      });
+      this.agent = plain
+        ? this.plainAgent()
+        : this.tlsAgent({
+            ...this.settings,
+            ca: options.ca,
+            cert: options.cert,
+            key: options.key,
+            rejectUnauthorized: options.rejectUnauthorized,
+            servername: options.servername,
+          });
     }
     return this.agent;
   }

@@ -59,7 +59,12 @@ export class KubeConnectionError extends KubeAccessError {
 
   constructor(server: string, target: ApiTarget, cause: unknown) {
     const final = finalProblem(cause);
-    super(final === undefined ? `cannot ${describeTarget(target)}: apiserver ${server} unreachable: ${transportProblem(cause)}` : `cannot ${describeTarget(target)}: ${final(server)}`, { cause });
+    super(
+      final === undefined
+        ? `cannot ${describeTarget(target)}: apiserver ${server} unreachable: ${transportProblem(cause)}`
+        : `cannot ${describeTarget(target)}: ${final(server)}`,
+      { cause },
+    );
     this.target = target;
     this.transient = final === undefined;
   }
@@ -67,15 +72,24 @@ export class KubeConnectionError extends KubeAccessError {
 
 /** node's codes for a server certificate that does not verify against the CA or the name. */
 const UNTRUSTED_CERTIFICATE = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'INVALID_CA', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 /** The words for a failure no retry mends, or undefined. Expired certificates get renewed: transient. */
 function finalProblem(cause: unknown): ((server: string) => string) | undefined {
   const { code, status } = (cause ?? {}) as { code?: unknown; status?: unknown };
   if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
-    return (server) => `the certificate of apiserver ${server} is not trusted: ${transportProblem(cause)}; check certificate-authority(-data) and tls-server-name in the kubeconfig`;
+    return (server) =>
+      `the certificate of apiserver ${server} is not trusted: ${transportProblem(cause)}; check certificate-authority(-data) and tls-server-name in the kubeconfig`;
   }
   if (code === 'EPROXYCONNECT' && (status === 403 || status === 407)) {
     return () => `${transportProblem(cause)}; check the proxy (proxy-url in the kubeconfig, or HTTPS_PROXY) and its credentials`;
@@ -146,8 +160,10 @@ function apiErrorMessage(status: number, target: ApiTarget, body: KubeStatus): s
   const detail = oneLine(body.message ?? '', MAX_DETAIL);
   const said = detail === '' ? '' : ` (apiserver: ${detail})`;
   if (status === 403) {
-    return `permission denied: cannot ${describeTarget(target)}${said}. ` +
-      `Grant it with a Role rule: apiGroups ["${target.resource.group}"], resources ["${target.resource.plural}"], verbs ["${target.verb}"]`;
+    return (
+      `permission denied: cannot ${describeTarget(target)}${said}. ` +
+      `Grant it with a Role rule: apiGroups ["${target.resource.group}"], resources ["${target.resource.plural}"], verbs ["${target.verb}"]`
+    );
   }
   if (status === 401) return `unauthorized: the apiserver rejected the kubeconfig's credentials trying to ${describeTarget(target)}${said}`;
   if (status === 404 && target.name === undefined) return `${resourceName(target.resource)} is not served by this apiserver${said}`;
@@ -172,4 +188,3 @@ export function transportProblem(cause: unknown): string {
   if (code === undefined || code === 'EPROXYCONNECT') return message;
   return message.includes(code) ? message : `${message} (${code})`;
 }
-

@@ -44,7 +44,10 @@ export function createEventRecorder(client: KubeClient, pod: PodRef, log: Logger
     } catch (err) {
       if (failing) return;
       failing = true;
-      log.warn({ pod: `${pod.namespace}/${pod.name}` }, `cannot record Events on the pod, continuing without them for now: ${err instanceof Error ? err.message : 'unknown error'}`);
+      log.warn(
+        { pod: `${pod.namespace}/${pod.name}` },
+        `cannot record Events on the pod, continuing without them for now: ${err instanceof Error ? err.message : 'unknown error'}`,
+      );
     }
   };
   return {
@@ -71,7 +74,13 @@ export function buildEvent(pod: PodRef, type: EventType, reason: string, message
     apiVersion: 'v1',
     kind: 'Event',
     metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
-    involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.name, namespace: pod.namespace, ...(pod.uid === undefined ? {} : { uid: pod.uid }) },
+    involvedObject: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      name: pod.name,
+      namespace: pod.namespace,
+      ...(pod.uid === undefined ? {} : { uid: pod.uid }),
+    },
     type,
     reason,
     message: bounded(redactSecrets(message)),

@@ -50,9 +50,14 @@ function serverProblem(url: URL | undefined, hasAuthority: boolean): string | un
 export function checkCluster(cluster: KubeconfigEntry): void {
   bothSet(cluster, 'certificate-authority', 'certificate-authority-data');
   const insecure = cluster.fields['insecure-skip-tls-verify'] === true;
-  if (insecure && (stringField(cluster, 'certificate-authority') !== undefined || stringField(cluster, 'certificate-authority-data') !== undefined)) {
+  if (
+    insecure &&
+    (stringField(cluster, 'certificate-authority') !== undefined || stringField(cluster, 'certificate-authority-data') !== undefined)
+  ) {
     // transport.TLSConfigFor: "specifying a root certificates file with the insecure flag is not allowed".
-    throw new KubeAccessError(`${cluster.file}: ${describeEntry(cluster)} sets insecure-skip-tls-verify together with a certificate authority: choose one (kubectl refuses both)`);
+    throw new KubeAccessError(
+      `${cluster.file}: ${describeEntry(cluster)} sets insecure-skip-tls-verify together with a certificate authority: choose one (kubectl refuses both)`,
+    );
   }
 }
 
@@ -62,10 +67,13 @@ export function checkUser(user: KubeconfigEntry): void {
   const hasKey = stringField(user, 'client-key') !== undefined || stringField(user, 'client-key-data') !== undefined;
   bothSet(user, 'client-certificate', 'client-certificate-data');
   bothSet(user, 'client-key', 'client-key-data');
-  if (hasCert && !hasKey) throw new KubeAccessError(`${user.file}: ${describeEntry(user)} has a client certificate but no client-key or client-key-data`);
+  if (hasCert && !hasKey)
+    throw new KubeAccessError(`${user.file}: ${describeEntry(user)} has a client certificate but no client-key or client-key-data`);
   const basic = stringField(user, 'username') !== undefined || stringField(user, 'password') !== undefined;
   if (basic && stringField(user, 'token') !== undefined) {
-    throw new KubeAccessError(`${user.file}: ${describeEntry(user)} sets both token and username/password: kubectl allows only one authentication method`);
+    throw new KubeAccessError(
+      `${user.file}: ${describeEntry(user)} sets both token and username/password: kubectl allows only one authentication method`,
+    );
   }
   checkPlugin(user);
 }
@@ -88,7 +96,9 @@ function checkPlugin(user: KubeconfigEntry): void {
 /** v1 has no default (clientcmd api/v1/defaults.go); v1alpha1 and v1beta1 default to IfAvailable. */
 function interactiveModeProblem(mode: unknown, apiVersion: string): string | undefined {
   if (mode === undefined || mode === null || mode === '') {
-    return /\/v1(alpha1|beta1)$/.test(apiVersion) ? undefined : 'must be set (Never, IfAvailable or Always) for client.authentication.k8s.io/v1';
+    return /\/v1(alpha1|beta1)$/.test(apiVersion)
+      ? undefined
+      : 'must be set (Never, IfAvailable or Always) for client.authentication.k8s.io/v1';
   }
   return typeof mode === 'string' && INTERACTIVE_MODES.includes(mode) ? undefined : 'must be Never, IfAvailable or Always';
 }

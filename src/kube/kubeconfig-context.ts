@@ -7,7 +7,16 @@ import { KubeAccessError } from '../errors.js';
 import { credentialsAuth, impersonationHeaders, type Credentials, type Impersonation, type KubeAuth, type Material } from './auth.js';
 import { pluginAuth } from './auth-plugin.js';
 import { base64Field, checkCluster, checkUser, fieldProblem, normalizeServer } from './kubeconfig-checks.js';
-import { booleanField, describeEntry, pathField, stringField, stringListField, stringListMapField, type Kubeconfig, type KubeconfigEntry } from './kubeconfig-file.js';
+import {
+  booleanField,
+  describeEntry,
+  pathField,
+  stringField,
+  stringListField,
+  stringListMapField,
+  type Kubeconfig,
+  type KubeconfigEntry,
+} from './kubeconfig-file.js';
 
 export interface KubeContext {
   readonly name: string;
@@ -36,7 +45,12 @@ export async function resolveCurrentContext(config: Kubeconfig, where: string): 
   return { name, server, namespace: stringField(context, 'namespace')?.trim() || undefined, auth, proxyUrl: proxy };
 }
 
-async function connection(cluster: KubeconfigEntry, user: KubeconfigEntry, context: string, raw: string): Promise<{ server: string; auth: KubeAuth }> {
+async function connection(
+  cluster: KubeconfigEntry,
+  user: KubeconfigEntry,
+  context: string,
+  raw: string,
+): Promise<{ server: string; auth: KubeAuth }> {
   const server = normalizeServer(cluster, raw);
   const tls = clusterTls(cluster);
   const plugin = isPluginUser(user);
@@ -62,7 +76,8 @@ function referenced(defined: ReadonlyMap<string, KubeconfigEntry>, context: Kube
   const name = stringField(context, kind);
   if (name === undefined) throw new KubeAccessError(`${context.file}: ${describeEntry(context)} names no ${kind}`);
   const entry = defined.get(name);
-  if (entry === undefined) throw new KubeAccessError(`${context.file}: ${describeEntry(context)} names ${kind} "${name}", which no kubeconfig file defines`);
+  if (entry === undefined)
+    throw new KubeAccessError(`${context.file}: ${describeEntry(context)} names ${kind} "${name}", which no kubeconfig file defines`);
   return entry;
 }
 
@@ -92,8 +107,10 @@ function proxyUrl(cluster: KubeconfigEntry): URL | undefined {
     throw fieldProblem(cluster, 'proxy-url', 'is not a URL');
   }
   const scheme = url.protocol.slice(0, -1);
-  if (scheme === 'https' || scheme === 'socks5') throw fieldProblem(cluster, 'proxy-url', `is a ${scheme}:// proxy: kubectl supports it, bucket-agent only http:// proxies`);
-  if (scheme !== 'http') throw fieldProblem(cluster, 'proxy-url', `has the unsupported scheme ${scheme} (kubectl takes http, https or socks5)`);
+  if (scheme === 'https' || scheme === 'socks5')
+    throw fieldProblem(cluster, 'proxy-url', `is a ${scheme}:// proxy: kubectl supports it, bucket-agent only http:// proxies`);
+  if (scheme !== 'http')
+    throw fieldProblem(cluster, 'proxy-url', `has the unsupported scheme ${scheme} (kubectl takes http, https or socks5)`);
   if (url.hostname === '') throw fieldProblem(cluster, 'proxy-url', 'names no host');
   return url;
 }
@@ -117,7 +134,9 @@ function impersonation(user: KubeconfigEntry): Impersonation | undefined {
   const extra = stringListMapField(user, 'as-user-extra');
   if (name !== undefined) return { user: name, uid, groups, extra };
   if (uid !== undefined || groups.length > 0 || Object.keys(extra).length > 0) {
-    throw new KubeAccessError(`${user.file}: ${describeEntry(user)} sets as-uid, as-groups or as-user-extra without as: impersonation needs a user name`);
+    throw new KubeAccessError(
+      `${user.file}: ${describeEntry(user)} sets as-uid, as-groups or as-user-extra without as: impersonation needs a user name`,
+    );
   }
   return undefined;
 }

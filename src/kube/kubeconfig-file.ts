@@ -151,10 +151,13 @@ function readText(file: string): Promise<string> {
 }
 
 async function readIfPresent(file: string): Promise<{ file: string; text: string } | undefined> {
-  return readText(file).then((text) => ({ file, text }), (err: unknown) => {
-    if (err instanceof KubeAccessError && (err.cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  });
+  return readText(file).then(
+    (text) => ({ file, text }),
+    (err: unknown) => {
+      if (err instanceof KubeAccessError && (err.cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    },
+  );
 }
 
 function isStringList(value: unknown): value is string[] {

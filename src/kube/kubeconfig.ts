@@ -50,12 +50,18 @@ export interface LoadOptions {
 
 type Found = Omit<LoadedKubeConfig, 'namespace' | 'proxy'> & { readonly namespace: string | undefined; readonly proxyUrl?: URL };
 
-export async function loadKubeConfig(source: KubeSource, namespaceFlag: string | undefined, options: LoadOptions = {}): Promise<LoadedKubeConfig> {
+export async function loadKubeConfig(
+  source: KubeSource,
+  namespaceFlag: string | undefined,
+  options: LoadOptions = {},
+): Promise<LoadedKubeConfig> {
   const { proxyUrl, ...found } = await load(source, options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
   // As client-go: the cluster's proxy-url for everything, else http.ProxyFromEnvironment (in a pod too).
   const proxy = proxyUrl ?? proxyFromEnvironment(options.proxyEnv ?? NO_PROXY_ENVIRONMENT, new URL(found.server));
   if (proxy !== undefined && proxy.protocol !== 'http:') {
-    throw new KubeAccessError(`the environment's proxy for ${found.server} is a ${proxy.protocol.slice(0, -1)}:// proxy (HTTPS_PROXY/HTTP_PROXY): kubectl supports it, bucket-agent only http:// proxies`);
+    throw new KubeAccessError(
+      `the environment's proxy for ${found.server} is a ${proxy.protocol.slice(0, -1)}:// proxy (HTTPS_PROXY/HTTP_PROXY): kubectl supports it, bucket-agent only http:// proxies`,
+    );
   }
   return { ...found, proxy, namespace: namespaceFlag ?? found.namespace ?? 'default' };
 }
@@ -74,7 +80,8 @@ async function fromFlag(path: string): Promise<Found> {
 
 async function fromDefault(paths: readonly string[]): Promise<Found> {
   const merged = await readMergedKubeconfig(paths);
-  if (merged === undefined) throw new KubeAccessError('no Kubernetes credentials: not in a pod, no KUBECONFIG, no ~/.kube/config; pass --kubeconfig');
+  if (merged === undefined)
+    throw new KubeAccessError('no Kubernetes credentials: not in a pod, no KUBECONFIG, no ~/.kube/config; pass --kubeconfig');
   const where = `kubeconfig ${merged.files.join(':')}`;
   const { name, ...context } = await resolveCurrentContext(merged.config, where);
   return { ...context, description: `default ${where} (context ${name})` };
@@ -82,7 +89,8 @@ async function fromDefault(paths: readonly string[]): Promise<Found> {
 
 /** As client-go's InClusterConfig: https to the service host and port, the mounted token and CA. */
 async function inCluster(source: { readonly host: string; readonly port: string }, dir: string): Promise<Found> {
-  if (source.port === '') throw new KubeAccessError('in a pod (KUBERNETES_SERVICE_HOST is set) but KUBERNETES_SERVICE_PORT is not: pass --kubeconfig');
+  if (source.port === '')
+    throw new KubeAccessError('in a pod (KUBERNETES_SERVICE_HOST is set) but KUBERNETES_SERVICE_PORT is not: pass --kubeconfig');
   const auth = await credentialsAuth({
     ca: { what: 'service-account CA bundle', file: join(dir, 'ca.crt') },
     token: { what: 'service-account token', file: join(dir, 'token') },
@@ -111,7 +119,9 @@ async function kubeconfigFile(path: string): Promise<string> {
   const key = KUBECONFIG_SECRET_KEYS.find((candidate) => entries.includes(candidate));
   if (key === undefined) {
     const found = entries.length === 0 ? 'it is empty' : `it holds ${entries.slice(0, 10).join(', ')}`;
-    throw new KubeAccessError(`--kubeconfig ${path} is a directory without a kubeconfig key (${KUBECONFIG_SECRET_KEYS.join(', ')}): ${found}`);
+    throw new KubeAccessError(
+      `--kubeconfig ${path} is a directory without a kubeconfig key (${KUBECONFIG_SECRET_KEYS.join(', ')}): ${found}`,
+    );
   }
   return join(path, key);
 }

@@ -115,7 +115,8 @@ function splitHostPort(entry: string): { host: string; port: string } {
   const bracketed = /^\[([^\]]*)\]:(\d*)$/.exec(entry);
   if (bracketed !== null) return { host: bracketed[1] ?? '', port: bracketed[2] ?? '' };
   const colon = entry.lastIndexOf(':');
-  if (colon !== -1 && entry.indexOf(':') === colon && !entry.includes('[')) return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
+  if (colon !== -1 && entry.indexOf(':') === colon && !entry.includes('['))
+    return { host: entry.slice(0, colon), port: entry.slice(colon + 1) };
   return { host: entry, port: '' };
 }
 

@@ -38,11 +38,14 @@ export function tunnelHttpsAgent(proxy: URL, options: https.AgentOptions): https
   // returns nothing: the tunnel is asynchronous.
   Object.assign(agent, {
     createConnection: (target: tls.ConnectionOptions, done: (err: Error | null, socket?: Socket) => void): undefined => {
-      openTunnel(proxy, target).then((socket) => {
-        const secure = tls.connect({ ...target, socket, servername: target.servername ?? serverName(target.host) });
-        secure.once('secureConnect', () => done(null, secure));
-        secure.once('error', (err: Error) => done(err));
-      }, (err: unknown) => done(err as Error));
+      openTunnel(proxy, target).then(
+        (socket) => {
+          const secure = tls.connect({ ...target, socket, servername: target.servername ?? serverName(target.host) });
+          secure.once('secureConnect', () => done(null, secure));
+          secure.once('error', (err: Error) => done(err));
+        },
+        (err: unknown) => done(err as Error),
+      );
       return undefined;
     },
   });
@@ -53,8 +56,14 @@ export function tunnelHttpsAgent(proxy: URL, options: https.AgentOptions): https
 export function tunnelHttpAgent(proxy: URL, options: http.AgentOptions): http.Agent {
   const agent = new http.Agent(options);
   Object.assign(agent, {
-    createConnection: (target: { host?: string; port?: number | string }, done: (err: Error | null, socket?: Socket) => void): undefined => {
-      openTunnel(proxy, target).then((socket) => done(null, socket), (err: unknown) => done(err as Error));
+    createConnection: (
+      target: { host?: string; port?: number | string },
+      done: (err: Error | null, socket?: Socket) => void,
+    ): undefined => {
+      openTunnel(proxy, target).then(
+        (socket) => done(null, socket),
+        (err: unknown) => done(err as Error),
+      );
       return undefined;
     },
   });
@@ -81,7 +90,9 @@ export function openTunnel(proxy: URL, target: { host?: string | null; port?: nu
       socket.destroy();
       reject(new ProxyConnectError(res.statusCode ?? 0, describeProxy(proxy)));
     });
-    req.once('timeout', () => req.destroy(Object.assign(new Error(`proxy ${describeProxy(proxy)} did not answer CONNECT`), { code: 'ETIMEDOUT' })));
+    req.once('timeout', () =>
+      req.destroy(Object.assign(new Error(`proxy ${describeProxy(proxy)} did not answer CONNECT`), { code: 'ETIMEDOUT' })),
+    );
     req.once('error', reject);
     req.end();
   });

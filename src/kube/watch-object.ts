@@ -240,12 +240,19 @@ class Follower {
         else resolve(resyncDue ? { relist: 'resync' } : { resourceVersion });
       };
       this.state = 'watching';
-      const query = { ...selector(options.name), resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: this.timings.watchTimeoutSeconds };
+      const query = {
+        ...selector(options.name),
+        resourceVersion,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: this.timings.watchTimeoutSeconds,
+      };
       const signal = AbortSignal.any([this.signal, own.signal]);
-      options.client.watch(options.resource, options.namespace, { query, idleTimeoutMs: this.timings.idleTimeoutMs, signal }, { onEvent, onEnd }).catch((err: Error) => {
-        clearTimeout(resync);
-        reject(err);
-      });
+      options.client
+        .watch(options.resource, options.namespace, { query, idleTimeoutMs: this.timings.idleTimeoutMs, signal }, { onEvent, onEnd })
+        .catch((err: Error) => {
+          clearTimeout(resync);
+          reject(err);
+        });
     });
   }
 

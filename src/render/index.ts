@@ -41,7 +41,11 @@ function checkAliasesUnique(buckets: readonly BucketCredentials[]): void {
     const alias = aliasOf(b, 'any output');
     const first = seen.get(alias);
     if (first !== undefined) {
-      throw new CredentialsError(describeSource(b), 'alias', `"${alias}" is already the alias of ${describeSource(first)}; give one of them another alias`);
+      throw new CredentialsError(
+        describeSource(b),
+        'alias',
+        `"${alias}" is already the alias of ${describeSource(first)}; give one of them another alias`,
+      );
     }
     seen.set(alias, b);
   }

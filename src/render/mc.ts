@@ -16,7 +16,10 @@ const MC_PATH_STYLE = 'on';
 /** mc/config.json (MC_CONFIG_DIR=<out>/mc): one alias per bucket. JSON carries any string. */
 export function renderMc(buckets: readonly BucketCredentials[]): RenderedFile[] {
   if (buckets.length === 0) return [];
-  const aliases = stringifyOrdered(buckets.map((b) => [aliasOf(b, MC_PATH), mcAlias(b)] as const), 1);
+  const aliases = stringifyOrdered(
+    buckets.map((b) => [aliasOf(b, MC_PATH), mcAlias(b)] as const),
+    1,
+  );
   return [{ path: MC_PATH, content: `{\n  "version": "10",\n  "aliases": ${aliases}\n}\n` }];
 }
 

@@ -19,7 +19,12 @@ export function renderRestic(buckets: readonly BucketCredentials[]): RenderedFil
   return buckets.map((b) => {
     const path = `restic/${aliasOf(b, 'restic/')}.env`;
     if (!URL_SAFE_BUCKET_NAME.test(b.bucketName)) {
-      refuse(b, 'bucketName', path, "holds a character other than letters, digits, '.', '_' and '-', which would change the meaning of RESTIC_REPOSITORY");
+      refuse(
+        b,
+        'bucketName',
+        path,
+        "holds a character other than letters, digits, '.', '_' and '-', which would change the meaning of RESTIC_REPOSITORY",
+      );
     }
     const content = renderShellEnv(b, path, [
       { name: 'RESTIC_REPOSITORY', field: 'bucketName', value: `s3:${b.endpoint.url}/${b.bucketName}` },

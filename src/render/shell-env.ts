@@ -17,7 +17,7 @@ import { checkedText, checkedValue, type CredentialField, type ValueRule } from 
 const SHELL_ENV_RULES: readonly ValueRule[] = [
   {
     matches: (v) => v.includes("'") && /["$`\\]/.test(v),
-    problem: "contains a single quote together with one of \" $ ` \\, which no quoting makes sh and dotenv read the same",
+    problem: 'contains a single quote together with one of " $ ` \\, which no quoting makes sh and dotenv read the same',
   },
 ];
 

@@ -85,4 +85,3 @@ export function checkedText(b: BucketCredentials, place: Place, value: string, r
   }
   return value;
 }
-

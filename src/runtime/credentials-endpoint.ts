@@ -80,21 +80,32 @@ export function credentialsExpiration(nowMs: number, policy: ExpirationPolicy = 
 
 export async function startCredentialsEndpoint(options: CredentialsEndpointOptions): Promise<RunningServer> {
   if (options.listen.host === undefined || !isLoopbackHost(options.listen.host)) {
-    throw new UsageError(`--credentials-listen: ${options.listen.host ?? 'every interface'} is not a loopback address; the AWS SDKs accept plain http only to 127.0.0.0/8, [::1] and localhost`);
+    throw new UsageError(
+      `--credentials-listen: ${options.listen.host ?? 'every interface'} is not a loopback address; the AWS SDKs accept plain http only to 127.0.0.0/8, [::1] and localhost`,
+    );
   }
   if (options.token.length < 32) throw new UsageError('credentials endpoint: the token is too short (use generateToken())');
   const log = options.log.child({ component: 'credentials-endpoint' });
   const expected = digest(options.token);
-  const server = await listen((request, response) => {
-    const code = answer(request, response, options, expected);
-    options.onAnswer?.(code);
-    log.debug({ status: Number(code), path: PATH.test(pathOf(request)) ? pathOf(request) : 'other' }, 'credentials request');
-  }, options.listen, options.limits);
+  const server = await listen(
+    (request, response) => {
+      const code = answer(request, response, options, expected);
+      options.onAnswer?.(code);
+      log.debug({ status: Number(code), path: PATH.test(pathOf(request)) ? pathOf(request) : 'other' }, 'credentials request');
+    },
+    options.listen,
+    options.limits,
+  );
   log.info({ url: `${server.url}/v1/credentials/<alias>` }, 'serving AWS container credentials');
   return server;
 }
 
-function answer(request: http.IncomingMessage, response: http.ServerResponse, options: CredentialsEndpointOptions, expected: Buffer): CredentialsCode {
+function answer(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  options: CredentialsEndpointOptions,
+  expected: Buffer,
+): CredentialsCode {
   const match = PATH.exec(pathOf(request));
   if (match?.[1] === undefined) return fail(response, '404', 'NotFound', 'use GET /v1/credentials/<alias>');
   if (request.method !== 'GET') {
@@ -102,7 +113,8 @@ function answer(request: http.IncomingMessage, response: http.ServerResponse, op
     return fail(response, '405', 'MethodNotAllowed', 'use GET');
   }
   const given = request.headers.authorization;
-  if (given === undefined || given === '') return fail(response, '401', 'Unauthorized', 'send the token of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as Authorization');
+  if (given === undefined || given === '')
+    return fail(response, '401', 'Unauthorized', 'send the token of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as Authorization');
   if (!timingSafeEqual(digest(given), expected)) return fail(response, '403', 'AccessDenied', 'wrong token');
   let keys: ServedKeys | undefined;
   try {

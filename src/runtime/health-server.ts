@@ -45,14 +45,24 @@ const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 export async function startHealthServer(options: HealthServerOptions): Promise<RunningServer> {
   const log = options.log.child({ component: 'health-server' });
   const routes: Readonly<Record<string, (response: http.ServerResponse) => Promise<void> | void>> = {
-    '/healthz': (response) => probe(response, () => {
-      const report = options.health();
-      return { ok: report.healthy, status: report.healthy ? 'ok' : 'unhealthy', detail: report.detail };
-    }, log),
-    '/readyz': (response) => probe(response, () => {
-      const report = options.ready();
-      return { ok: report.ready, status: report.ready ? 'ready' : 'not-ready', detail: report.detail };
-    }, log),
+    '/healthz': (response) =>
+      probe(
+        response,
+        () => {
+          const report = options.health();
+          return { ok: report.healthy, status: report.healthy ? 'ok' : 'unhealthy', detail: report.detail };
+        },
+        log,
+      ),
+    '/readyz': (response) =>
+      probe(
+        response,
+        () => {
+          const report = options.ready();
+          return { ok: report.ready, status: report.ready ? 'ready' : 'not-ready', detail: report.detail };
+        },
+        log,
+      ),
     '/metrics': async (response) => {
       try {
         send(response, 200, await options.metrics(), { 'content-type': options.metricsContentType });
@@ -62,17 +72,25 @@ export async function startHealthServer(options: HealthServerOptions): Promise<R
       }
     },
   };
-  const server = await listen((request, response) => {
-    const route = routes[pathOf(request)];
-    if (route === undefined) return send(response, 404, 'not found: try /healthz, /readyz or /metrics\n');
-    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
-    void route(response);
-  }, options.listen, options.limits);
+  const server = await listen(
+    (request, response) => {
+      const route = routes[pathOf(request)];
+      if (route === undefined) return send(response, 404, 'not found: try /healthz, /readyz or /metrics\n');
+      if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+      void route(response);
+    },
+    options.listen,
+    options.limits,
+  );
   log.info({ url: server.url }, 'serving /healthz, /readyz and /metrics');
   return server;
 }
 
-function probe(response: http.ServerResponse, check: () => { ok: boolean; status: string; detail: JsonValue | undefined }, log: Logger): void {
+function probe(
+  response: http.ServerResponse,
+  check: () => { ok: boolean; status: string; detail: JsonValue | undefined },
+  log: Logger,
+): void {
   let result: { ok: boolean; status: string; detail: JsonValue | undefined };
   try {
     result = check();

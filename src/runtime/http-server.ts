@@ -56,7 +56,12 @@ export async function listen(handler: Handler, address: ListenAddress, overrides
   const limits = { ...DEFAULT_SERVER_LIMITS, ...overrides };
   const state = { closing: false };
   const server = http.createServer(
-    { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
     (request, response) => {
       // While closing, a keep-alive socket goes as soon as its answer is out, not at the grace's end.
       if (state.closing) response.shouldKeepAlive = false;
@@ -79,10 +84,14 @@ export async function listen(handler: Handler, address: ListenAddress, overrides
   });
   const info = server.address() as AddressInfo;
   const bound: BoundAddress = Object.freeze({ host: info.address, port: info.port, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4' });
-  return Object.freeze({ address: bound, url: `http://${bound.family === 'IPv6' ? `[${bound.host}]` : bound.host}:${bound.port}`, close: () => {
-    state.closing = true;
-    return closeGracefully(server, limits.closeGraceMs);
-  } });
+  return Object.freeze({
+    address: bound,
+    url: `http://${bound.family === 'IPv6' ? `[${bound.host}]` : bound.host}:${bound.port}`,
+    close: () => {
+      state.closing = true;
+      return closeGracefully(server, limits.closeGraceMs);
+    },
+  });
 }
 
 function closeGracefully(server: http.Server, graceMs: number): Promise<void> {

@@ -157,7 +157,8 @@ export class BucketWaiter {
         },
         onUnreadable: (err) => this.onUnreadable(candidate, err),
         onRetry: (err, retryInMs) => {
-          if (this.trouble === undefined) this.log.warn({ retryInMs }, `reading Secret ${candidate.name} failed, retrying: ${errorWords(err)}`);
+          if (this.trouble === undefined)
+            this.log.warn({ retryInMs }, `reading Secret ${candidate.name} failed, retrying: ${errorWords(err)}`);
           this.trouble = errorWords(err);
         },
       },
@@ -221,12 +222,14 @@ export class BucketWaiter {
       // Masked in every output from now on, even if the payload is refused below.
       rememberSecrets(secretKeyValues(secret));
       const creds = credentialsFromSecret(secret, this.request.alias);
-      if (this.credentials === undefined) this.log.info({ secret: candidate.name, layout: creds.source.layout }, `found Secret ${candidate.name}`);
+      if (this.credentials === undefined)
+        this.log.info({ secret: candidate.name, layout: creds.source.layout }, `found Secret ${candidate.name}`);
       this.problem = undefined;
       return creds;
     } catch (err) {
       if (!(err instanceof CredentialsError)) throw err;
-      if (this.problem !== err.message) this.log.warn({ secret: candidate.name }, `Secret ${candidate.name} cannot be used yet, waiting for a change: ${err.message}`);
+      if (this.problem !== err.message)
+        this.log.warn({ secret: candidate.name }, `Secret ${candidate.name} cannot be used yet, waiting for a change: ${err.message}`);
       this.problem = err.message;
       return undefined;
     }

@@ -51,7 +51,12 @@ export function timeoutSummary(views: readonly BucketView[], timeoutMs: number):
   const waiting = views.filter((view) => view.secret === undefined);
   const ready = views.filter((view) => view.secret !== undefined);
   const head = `timed out after ${formatDuration(timeoutMs)} waiting for the credentials of ${waiting.length} of ${views.length} bucket(s).`;
-  const done = ready.length === 0 ? [] : [`Ready: ${ready.map((view) => `${view.name} (Secret ${view.secret ?? ''})`).join(', ')}; nothing was written, all buckets or none.`];
+  const done =
+    ready.length === 0
+      ? []
+      : [
+          `Ready: ${ready.map((view) => `${view.name} (Secret ${view.secret ?? ''})`).join(', ')}; nothing was written, all buckets or none.`,
+        ];
   return [head, ...waiting.map(bucketSummary), ...done].join(' ');
 }
 

@@ -31,7 +31,9 @@ export async function verifyPlanFrom(config: VerifyConfig): Promise<VerifyPlan> 
   let ca: Buffer | undefined;
   if (config.caFile !== undefined) {
     ca = await readFile(config.caFile).catch((err: unknown) => {
-      throw new UsageError(`cannot read --ca-file ${config.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'read error'}`, { cause: err });
+      throw new UsageError(`cannot read --ca-file ${config.caFile}: ${(err as NodeJS.ErrnoException).code ?? 'read error'}`, {
+        cause: err,
+      });
     });
   }
   return { probe: { ca, insecureSkipTlsVerify: config.insecureSkipTlsVerify, timeoutMs: PROBE_TIMEOUT_MS }, windowMs: config.windowMs };
@@ -62,7 +64,10 @@ async function verifyOne(subject: VerifySubject, plan: VerifyPlan, log: Logger, 
       const problem = classifyVerifyError(err);
       const delay = backoff.next();
       if (!problem.retryable || Date.now() + delay > until || signal.aborted) throw verifyError(subject, creds, problem, attempt);
-      bucketLog.warn({ attempt, reason: problem.reason }, `verifying the keys failed, retrying in ${formatDuration(delay)} (new keys can take a moment to propagate): ${problem.words}`);
+      bucketLog.warn(
+        { attempt, reason: problem.reason },
+        `verifying the keys failed, retrying in ${formatDuration(delay)} (new keys can take a moment to propagate): ${problem.words}`,
+      );
       await sleep(delay, signal);
     }
   }
@@ -79,5 +84,8 @@ function verifyError(subject: VerifySubject, creds: BucketCredentials, problem: 
   const where = `S3 bucket ${creds.bucketName} at ${creds.endpoint.url}`;
   const secret = `${creds.source.namespace ?? ''}/${creds.source.name}`;
   const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
-  return new VerifyError(problem.reason, `keys of bucket ${subject.request.name} (Secret ${secret}) failed verification against ${where}: ${problem.words}${tries}`);
+  return new VerifyError(
+    problem.reason,
+    `keys of bucket ${subject.request.name} (Secret ${secret}) failed verification against ${where}: ${problem.words}${tries}`,
+  );
 }

@@ -62,7 +62,11 @@ async function eventsClientFor(config: InitConfig, client: KubeClient | undefine
 }
 
 /** One context for all buckets: the Bucket API fallback is announced once per run. */
-export function waiterContext(scope: Pick<WaiterContext, 'source' | 'client' | 'namespace' | 'user' | 'onUpdate'>, log: Logger, events: EventRecorder): WaiterContext {
+export function waiterContext(
+  scope: Pick<WaiterContext, 'source' | 'client' | 'namespace' | 'user' | 'onUpdate'>,
+  log: Logger,
+  events: EventRecorder,
+): WaiterContext {
   let said = false;
   return {
     ...scope,
@@ -83,7 +87,18 @@ async function waitAll(waiters: readonly BucketWaiter[], config: InitConfig, log
   }, config.progressIntervalMs);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(timeoutSummary(waiters.map((w) => w.view()), config.timeoutMs))), config.timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new TimeoutError(
+            timeoutSummary(
+              waiters.map((w) => w.view()),
+              config.timeoutMs,
+            ),
+          ),
+        ),
+      config.timeoutMs,
+    );
   });
   try {
     for (const waiter of waiters) waiter.start();

@@ -73,20 +73,49 @@ export function createSidecarMetrics(options: MetricsOptions = {}): SidecarMetri
   const name = (suffix: string): string => METRIC_PREFIX + suffix;
   const keysSince = new Map<string, number>();
 
-  const rotations = registry.counter<{ alias: string }>(name('rotations_total'), 'Key rotations rendered (a new access key id), by bucket alias', ['alias']);
+  const rotations = registry.counter<{ alias: string }>(
+    name('rotations_total'),
+    'Key rotations rendered (a new access key id), by bucket alias',
+    ['alias'],
+  );
   const renders = registry.counter(name('renders_total'), 'Renders that replaced the output files');
-  const badUpdates = registry.counter<{ alias: string; reason: BadUpdateReason }>(name('bad_updates_total'), 'Credential updates refused (last good files kept), by alias and reason', ['alias', 'reason']);
-  const verifyFailures = registry.counter<{ alias: string; reason: VerifyReason }>(name('verify_failures_total'), 'New keys S3 refused when verified (rendered all the same), by alias and reason', ['alias', 'reason']);
-  const watchRestarts = registry.counter<{ reason: WatchRestartReason }>(name('watch_restarts_total'), 'Restarts of a credentials watch, by reason', ['reason']);
-  const notify = registry.counter<{ kind: NotifyKind; outcome: NotifyOutcomeKind }>(name('notify_total'), 'Notify actions run, by kind and outcome', ['kind', 'outcome']);
-  const notifyDuration = registry.histogram<{ kind: NotifyKind }>(name('notify_duration_seconds'), 'Time a notify action took, retries included', ['kind'], NOTIFY_DURATION_BUCKETS);
+  const badUpdates = registry.counter<{ alias: string; reason: BadUpdateReason }>(
+    name('bad_updates_total'),
+    'Credential updates refused (last good files kept), by alias and reason',
+    ['alias', 'reason'],
+  );
+  const verifyFailures = registry.counter<{ alias: string; reason: VerifyReason }>(
+    name('verify_failures_total'),
+    'New keys S3 refused when verified (rendered all the same), by alias and reason',
+    ['alias', 'reason'],
+  );
+  const watchRestarts = registry.counter<{ reason: WatchRestartReason }>(
+    name('watch_restarts_total'),
+    'Restarts of a credentials watch, by reason',
+    ['reason'],
+  );
+  const notify = registry.counter<{ kind: NotifyKind; outcome: NotifyOutcomeKind }>(
+    name('notify_total'),
+    'Notify actions run, by kind and outcome',
+    ['kind', 'outcome'],
+  );
+  const notifyDuration = registry.histogram<{ kind: NotifyKind }>(
+    name('notify_duration_seconds'),
+    'Time a notify action took, retries included',
+    ['kind'],
+    NOTIFY_DURATION_BUCKETS,
+  );
   const lastRender = registry.gauge(name('last_render_timestamp_seconds'), 'Unix time of the last render that replaced the files');
   registry.register(
     new CallbackGauge<{ alias: string }>(name('keys_age_seconds'), 'Seconds since the current keys of each alias were first seen', () =>
       [...keysSince].map(([alias, since]) => [{ alias }, Math.max(0, (now() - since) / 1000)] as const),
     ),
   );
-  const credentialsRequests = registry.counter<{ code: CredentialsCode }>(name('credentials_requests_total'), 'Answers of the AWS container-credentials endpoint, by HTTP status', ['code']);
+  const credentialsRequests = registry.counter<{ code: CredentialsCode }>(
+    name('credentials_requests_total'),
+    'Answers of the AWS container-credentials endpoint, by HTTP status',
+    ['code'],
+  );
   if (options.processMetrics !== false) registerProcessMetrics(registry, now);
 
   for (const alias of options.aliases ?? []) rotations.init({ alias });
@@ -94,7 +123,15 @@ export function createSidecarMetrics(options: MetricsOptions = {}): SidecarMetri
   renders.init({});
 
   return {
-    rotations, renders, badUpdates, verifyFailures, watchRestarts, notify, notifyDuration, credentialsRequests, lastRender,
+    rotations,
+    renders,
+    badUpdates,
+    verifyFailures,
+    watchRestarts,
+    notify,
+    notifyDuration,
+    credentialsRequests,
+    lastRender,
     rendered: (atMs = now()) => lastRender.set({}, atMs / 1000),
     keysObserved: (alias, sinceMs) => void keysSince.set(alias, sinceMs),
     recordNotify: (outcome) => {
@@ -109,14 +146,25 @@ export function createSidecarMetrics(options: MetricsOptions = {}): SidecarMetri
 /** The standard process_* names (no prefix, as every Prometheus client library writes them). */
 function registerProcessMetrics(registry: Registry, now: () => number): void {
   const startSeconds = (now() - performance.now()) / 1000;
-  registry.register(new CallbackGauge('process_resident_memory_bytes', 'Resident memory size in bytes', () => [[{}, process.memoryUsage.rss()]]));
   registry.register(
-    new CallbackGauge('process_cpu_seconds_total', 'User and system CPU time spent in seconds', () => {
-      const usage = process.cpuUsage();
-      return [[{}, (usage.user + usage.system) / 1e6]];
-    }, 'counter'),
+    new CallbackGauge('process_resident_memory_bytes', 'Resident memory size in bytes', () => [[{}, process.memoryUsage.rss()]]),
   );
-  registry.register(new CallbackGauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds', () => [[{}, Math.round(startSeconds)]]));
+  registry.register(
+    new CallbackGauge(
+      'process_cpu_seconds_total',
+      'User and system CPU time spent in seconds',
+      () => {
+        const usage = process.cpuUsage();
+        return [[{}, (usage.user + usage.system) / 1e6]];
+      },
+      'counter',
+    ),
+  );
+  registry.register(
+    new CallbackGauge('process_start_time_seconds', 'Start time of the process since the Unix epoch in seconds', () => [
+      [{}, Math.round(startSeconds)],
+    ]),
+  );
 }
 
 export type { NotifyKind, NotifyOutcomeKind };

@@ -25,7 +25,11 @@ export const DEFAULT_SHELL = '/bin/sh';
 export function runCommand(command: string, options: ExecOptions): Promise<ExecResult> {
   return new Promise<ExecResult>((resolve) => {
     let timedOut = false;
-    const child = spawn(options.shell ?? DEFAULT_SHELL, ['-c', command], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(options.shell ?? DEFAULT_SHELL, ['-c', command], {
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     child.stdout.resume();
     child.stderr.resume();
     const timer = setTimeout(() => {
@@ -34,7 +38,10 @@ export function runCommand(command: string, options: ExecOptions): Promise<ExecR
     }, options.timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ outcome: 'failed', detail: `could not start ${options.shell ?? DEFAULT_SHELL}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+      resolve({
+        outcome: 'failed',
+        detail: `could not start ${options.shell ?? DEFAULT_SHELL}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      });
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);

@@ -23,7 +23,8 @@ export interface HttpResult {
   readonly detail: string;
 }
 
-type Attempt = { readonly kind: 'status'; readonly status: number } | { readonly kind: 'timeout' } | { readonly kind: 'error'; readonly code: string };
+type Attempt =
+  { readonly kind: 'status'; readonly status: number } | { readonly kind: 'timeout' } | { readonly kind: 'error'; readonly code: string };
 
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -36,7 +37,9 @@ export async function callHttp(action: HttpAction, options: HttpOptions): Promis
     if (last.kind === 'status' && last.status >= 200 && last.status < 300) {
       return { outcome: 'ok', detail: [...tries, `HTTP ${last.status}`].join(', ') };
     }
-    tries.push(last.kind === 'status' ? `HTTP ${last.status}` : last.kind === 'timeout' ? `timeout after ${options.timeoutMs} ms` : last.code);
+    tries.push(
+      last.kind === 'status' ? `HTTP ${last.status}` : last.kind === 'timeout' ? `timeout after ${options.timeoutMs} ms` : last.code,
+    );
   }
   return { outcome: last.kind === 'timeout' ? 'timeout' : 'failed', detail: `${tries.length} attempt(s): ${tries.join(', ')}` };
 }

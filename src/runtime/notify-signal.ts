@@ -20,7 +20,8 @@ const PROC = '/proc';
 
 export async function deliverSignal(signal: NodeJS.Signals, target: SignalTarget, selfPid: number): Promise<SignalResult> {
   const pids = target.by === 'name' ? await pidsNamed(target.name, selfPid) : [await pidFromFile(target.path)];
-  if (pids.length === 0) return { ok: false, detail: `no process named ${target.by === 'name' ? target.name : ''} (is the pod's process namespace shared?)` };
+  if (pids.length === 0)
+    return { ok: false, detail: `no process named ${target.by === 'name' ? target.name : ''} (is the pod's process namespace shared?)` };
   if (pids.includes(selfPid)) return { ok: false, detail: `the pid file names the sidecar itself (${selfPid}): not signalled` };
   const failures: string[] = [];
   for (const pid of pids) {
@@ -38,7 +39,10 @@ export async function deliverSignal(signal: NodeJS.Signals, target: SignalTarget
 /** Every pid whose comm or argv[0] basename is `name`, but ours; processes gone meanwhile are skipped. */
 export async function pidsNamed(name: string, selfPid: number): Promise<number[]> {
   const entries = await readdir(PROC);
-  const pids = entries.filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => pid !== selfPid);
+  const pids = entries
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== selfPid);
   const matches = await Promise.all(pids.map(async (pid) => ((await processNames(pid)).includes(name) ? pid : undefined)));
   return matches.filter((pid): pid is number => pid !== undefined).sort((a, b) => a - b);
 }

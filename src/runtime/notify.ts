@@ -68,17 +68,31 @@ async function runOne(action: NotifyAction, context: NotifyContext, timeouts: No
     // Only the error's class and code: a message could quote a path or URL we must not log.
     result = { outcome: 'failed', detail: describeError(err) };
   }
-  return { action: describeAction(action), kind: action.kind, ...result, durationMs: Math.round((performance.now() - started) * 1000) / 1000 };
+  return {
+    action: describeAction(action),
+    kind: action.kind,
+    ...result,
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+  };
 }
 
-async function execute(action: NotifyAction, context: NotifyContext, timeouts: NotifyTimeouts): Promise<{ outcome: NotifyOutcomeKind; detail: string }> {
+async function execute(
+  action: NotifyAction,
+  context: NotifyContext,
+  timeouts: NotifyTimeouts,
+): Promise<{ outcome: NotifyOutcomeKind; detail: string }> {
   switch (action.kind) {
     case 'signal': {
       const result = await deliverSignal(action.signal, action.target, context.selfPid ?? process.pid);
       return { outcome: result.ok ? 'ok' : 'failed', detail: result.detail };
     }
     case 'http':
-      return callHttp(action, { timeoutMs: timeouts.httpTimeoutMs, attempts: timeouts.httpAttempts, backoffMs: timeouts.httpBackoffMs, aliases: context.aliases });
+      return callHttp(action, {
+        timeoutMs: timeouts.httpTimeoutMs,
+        attempts: timeouts.httpAttempts,
+        backoffMs: timeouts.httpBackoffMs,
+        aliases: context.aliases,
+      });
     case 'exec':
       return runCommand(action.command, { timeoutMs: timeouts.execTimeoutMs, env: notifyEnv(context) });
   }

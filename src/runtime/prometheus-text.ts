@@ -65,7 +65,11 @@ class Series<L extends LabelSet, V> {
 export class Counter<L extends LabelSet = NoLabels> implements Family {
   readonly type = 'counter';
   private readonly series: Series<L, { n: number }>;
-  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly LabelName<L>[]) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly LabelName<L>[],
+  ) {
     this.series = new Series(labelNames);
   }
 
@@ -87,7 +91,11 @@ export class Counter<L extends LabelSet = NoLabels> implements Family {
 export class Gauge<L extends LabelSet = NoLabels> implements Family {
   readonly type = 'gauge';
   private readonly series: Series<L, number>;
-  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly LabelName<L>[]) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly LabelName<L>[],
+  ) {
     this.series = new Series(labelNames);
   }
 
@@ -121,7 +129,12 @@ export class Histogram<L extends LabelSet = NoLabels> implements Family {
   readonly type = 'histogram';
   private readonly series: Series<L, { counts: number[]; sum: number; count: number }>;
   private readonly buckets: readonly number[];
-  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly LabelName<L>[], buckets: readonly number[]) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly LabelName<L>[],
+    buckets: readonly number[],
+  ) {
     this.series = new Series(labelNames);
     this.buckets = [...buckets].sort((a, b) => a - b);
   }
@@ -136,12 +149,14 @@ export class Histogram<L extends LabelSet = NoLabels> implements Family {
   }
 
   lines(): string[] {
-    return this.series.entries().flatMap(({ labels, value }) => [
-      ...this.buckets.map((bound, i) => sample(`${this.name}_bucket`, { ...labels, le: formatNumber(bound) }, value.counts[i] ?? 0)),
-      sample(`${this.name}_bucket`, { ...labels, le: '+Inf' }, value.count),
-      sample(`${this.name}_sum`, labels, value.sum),
-      sample(`${this.name}_count`, labels, value.count),
-    ]);
+    return this.series
+      .entries()
+      .flatMap(({ labels, value }) => [
+        ...this.buckets.map((bound, i) => sample(`${this.name}_bucket`, { ...labels, le: formatNumber(bound) }, value.counts[i] ?? 0)),
+        sample(`${this.name}_bucket`, { ...labels, le: '+Inf' }, value.count),
+        sample(`${this.name}_sum`, labels, value.sum),
+        sample(`${this.name}_count`, labels, value.count),
+      ]);
   }
 }
 

@@ -1,5 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { bucketInfoKeyValues, credentialsFromBucketInfo, credentialsFromSecret, secretKeyValues, type BucketCredentials } from '../credentials/index.js';
+import {
+  bucketInfoKeyValues,
+  credentialsFromBucketInfo,
+  credentialsFromSecret,
+  secretKeyValues,
+  type BucketCredentials,
+} from '../credentials/index.js';
 import { parseSecretManifests } from '../credentials/manifest.js';
 import type { OutputConfig, RenderConfig, RenderInput } from '../config/render.js';
 import { UsageError } from '../errors.js';
@@ -21,7 +27,12 @@ export function writerFor(output: OutputConfig): AtomicWriter {
 }
 
 /** Renders and writes; the one path from credentials to files, shared by every command. */
-export function writeBuckets(buckets: readonly BucketCredentials[], output: OutputConfig, log: Logger, writer = writerFor(output)): WriteResult {
+export function writeBuckets(
+  buckets: readonly BucketCredentials[],
+  output: OutputConfig,
+  log: Logger,
+  writer = writerFor(output),
+): WriteResult {
   const files = renderFiles(buckets, output.formats);
   const result = writer.write(files);
   for (const warning of result.warnings) log.warn({ out: output.out }, warning);

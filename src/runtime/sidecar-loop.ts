@@ -94,7 +94,11 @@ export class SidecarLoop {
     for (const waiter of this.options.waiters) {
       const alias = waiter.request.alias;
       const creds = this.rendered?.get(alias);
-      out[alias] = { state: creds === undefined ? 'waiting' : 'rendered', secret: creds?.source.name ?? null, badUpdate: this.bad.get(alias)?.reason ?? null };
+      out[alias] = {
+        state: creds === undefined ? 'waiting' : 'rendered',
+        secret: creds?.source.name ?? null,
+        badUpdate: this.bad.get(alias)?.reason ?? null,
+      };
     }
     return out;
   }
@@ -119,7 +123,11 @@ export class SidecarLoop {
     const changed = buckets.filter((b) => before === undefined || fingerprintOf(b, false) !== fingerprintOf(before.get(b.alias), false));
     this.rendered = new Map(buckets.map((b) => [b.alias, b]));
     this.renderedKey = key;
-    this.afterRender(before === undefined, changed, buckets.filter((b) => !sameKeys(before?.get(b.alias), b)));
+    this.afterRender(
+      before === undefined,
+      changed,
+      buckets.filter((b) => !sameKeys(before?.get(b.alias), b)),
+    );
   }
 
   private filesFor(buckets: readonly BucketCredentials[]): RenderedFile[] | undefined {
@@ -149,7 +157,8 @@ export class SidecarLoop {
   private afterRender(first: boolean, changed: readonly BucketCredentials[], rotated: readonly BucketCredentials[]): void {
     this.count(first, rotated);
     for (const b of changed) this.bad.delete(b.alias);
-    if (changed.length === 0) return this.log.info({ out: this.options.output.out }, 'rendered again: only the Secret object changed (same payload)');
+    if (changed.length === 0)
+      return this.log.info({ out: this.options.output.out }, 'rendered again: only the Secret object changed (same payload)');
     const words = `${first ? 'rendered' : 'new credentials rendered'} into ${this.options.output.out}: ${this.describe(changed)}`;
     this.log.info({ out: this.options.output.out, buckets: changed.map((b) => b.alias), first }, words);
     this.options.events.record('Normal', first ? 'CredentialsRendered' : 'CredentialsRotated', words);
@@ -174,7 +183,12 @@ export class SidecarLoop {
   }
 
   private async notify(aliases: readonly string[]): Promise<void> {
-    const outcomes = await runNotifications(this.options.notify, { out: this.options.output.out, aliases, env: this.options.env, log: this.options.notifyLog });
+    const outcomes = await runNotifications(this.options.notify, {
+      out: this.options.output.out,
+      aliases,
+      env: this.options.env,
+      log: this.options.notifyLog,
+    });
     for (const outcome of outcomes) this.options.metrics.recordNotify(outcome);
   }
 
@@ -186,7 +200,10 @@ export class SidecarLoop {
         verifyAll([subject], plan, this.log).catch((err: unknown) => {
           if (!(err instanceof VerifyError)) throw err;
           this.options.metrics.verifyFailures.inc({ alias: subject.request.alias, reason: err.reason as VerifyReason });
-          this.log.warn({ alias: subject.request.alias, reason: err.reason }, `rendered all the same (new keys are authoritative): ${err.message}`);
+          this.log.warn(
+            { alias: subject.request.alias, reason: err.reason },
+            `rendered all the same (new keys are authoritative): ${err.message}`,
+          );
           this.options.events.record('Warning', 'CredentialsVerifyFailed', err.message);
         }),
       ),
@@ -198,7 +215,8 @@ export class SidecarLoop {
     for (const waiter of this.options.waiters) {
       const problem = waiter.view().problem;
       // Before the first render a problem is still "waiting", which the waiter reports itself.
-      if (problem !== undefined && this.rendered?.has(waiter.request.alias) === true) this.badUpdate(waiter.request.alias, reasonOf(problem), problem);
+      if (problem !== undefined && this.rendered?.has(waiter.request.alias) === true)
+        this.badUpdate(waiter.request.alias, reasonOf(problem), problem);
     }
   }
 

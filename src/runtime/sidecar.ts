@@ -43,7 +43,11 @@ export async function runSidecar(config: SidecarConfig, root: Logger, signal: Ab
     log,
     notifyLog: root,
   });
-  const ctx = waiterContext({ source: opened.source, client: opened.client, namespace: opened.namespace, user: config.user, onUpdate: () => loop.schedule() }, log, events);
+  const ctx = waiterContext(
+    { source: opened.source, client: opened.client, namespace: opened.namespace, user: config.user, onUpdate: () => loop.schedule() },
+    log,
+    events,
+  );
   waiters.push(...config.buckets.map((request) => new BucketWaiter(request, ctx)));
   const servers: RunningServer[] = [];
   try {
@@ -60,7 +64,10 @@ export async function runSidecar(config: SidecarConfig, root: Logger, signal: Ab
         }),
       );
     }
-    log.info({ buckets: config.buckets.map((b) => b.name), source: opened.source.kind, listen: servers.map((s) => s.url) }, `following credentials through ${opened.source.description}`);
+    log.info(
+      { buckets: config.buckets.map((b) => b.name), source: opened.source.kind, listen: servers.map((s) => s.url) },
+      `following credentials through ${opened.source.description}`,
+    );
     for (const waiter of waiters) waiter.start();
     await untilAborted(signal);
     log.info('stopping');
@@ -83,7 +90,8 @@ function healthServer(config: SidecarConfig, r: Reporters): Promise<RunningServe
     listen: config.listen,
     health: () => {
       const now = performance.now();
-      const stuck = r.waiters.flatMap((w) => w.secretFollowers().map((f, i) => ({ secret: w.view().candidates[i] ?? '', ...f.liveness() })))
+      const stuck = r.waiters
+        .flatMap((w) => w.secretFollowers().map((f, i) => ({ secret: w.view().candidates[i] ?? '', ...f.liveness() })))
         .filter((f) => f.state !== 'stopped' && now - f.lastProgressAt > config.stuckAfterMs)
         .map((f) => ({ secret: f.secret, state: f.state, silentForSeconds: Math.round((now - f.lastProgressAt) / 1000) }));
       return { healthy: stuck.length === 0, detail: stuck.length === 0 ? { loop: 'making progress' } : { stuck } };
@@ -98,7 +106,8 @@ function healthServer(config: SidecarConfig, r: Reporters): Promise<RunningServe
 /** Events on the pod when the downward API names it and the pod's own cluster is reachable. */
 async function eventsFor(config: SidecarConfig, opened: OpenedSource, log: Logger): Promise<EventRecorder> {
   if (config.pod === undefined) return NO_EVENTS;
-  if (opened.client !== undefined && config.eventsKube.kind === config.kube.kind) return createEventRecorder(opened.client, config.pod, log);
+  if (opened.client !== undefined && config.eventsKube.kind === config.kube.kind)
+    return createEventRecorder(opened.client, config.pod, log);
   try {
     const own = await loadKubeConfig(config.eventsKube, undefined, { proxyEnv: config.proxyEnv });
     const client = new KubeClient(own.auth, own.server, { proxy: own.proxy });

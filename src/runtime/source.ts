@@ -53,12 +53,24 @@ export async function openSource(config: SourceConfig, log: Logger): Promise<Ope
   const client = new KubeClient(kube.auth, kube.server, { proxy: kube.proxy });
   if (config.source === 'auto' && !(await maySecrets(client, kube.namespace, config))) {
     client.close();
-    log.info(`--source auto: this service account may not list the Secrets in ${kube.namespace}; reading Secret volumes under ${config.secretsDir}`);
+    log.info(
+      `--source auto: this service account may not list the Secrets in ${kube.namespace}; reading Secret volumes under ${config.secretsDir}`,
+    );
     return openVolume({ ...config, namespace: kube.namespace });
   }
-  log.info({ server: kube.server, namespace: kube.namespace }, `using ${kube.description}${kube.proxy === undefined ? '' : ` through proxy ${describeProxy(kube.proxy)}`}`);
+  log.info(
+    { server: kube.server, namespace: kube.namespace },
+    `using ${kube.description}${kube.proxy === undefined ? '' : ` through proxy ${describeProxy(kube.proxy)}`}`,
+  );
   const timings = config.watchIdleTimeoutMs === undefined ? undefined : { idleTimeoutMs: config.watchIdleTimeoutMs };
-  const source = createApiSource({ client, namespace: kube.namespace, resyncMs: config.resyncMs, retryDenied: config.retryDenied, timings, onRestart: (reason) => config.onRestart?.(reason) });
+  const source = createApiSource({
+    client,
+    namespace: kube.namespace,
+    resyncMs: config.resyncMs,
+    retryDenied: config.retryDenied,
+    timings,
+    onRestart: (reason) => config.onRestart?.(reason),
+  });
   return opened(source, client, kube.namespace);
 }
 

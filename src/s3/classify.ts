@@ -25,9 +25,18 @@ const S3_CODES: Readonly<Record<string, Omit<VerifyProblem, 'words'> & { text: s
 };
 
 const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
-  'ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO', 'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_UNTRUSTED',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
 ]);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
 const CONNECTION_CODES: Readonly<Record<string, string>> = {
@@ -44,7 +53,11 @@ const CONNECTION_CODES: Readonly<Record<string, string>> = {
 export function classifyVerifyError(err: unknown): VerifyProblem {
   const code = errorCode(err);
   if (code === undefined) return { reason: 'other', retryable: false, words: 'S3 answered with an unexpected error' };
-  return s3Problem(code) ?? tlsProblem(code) ?? networkProblem(code) ?? { reason: 'other', retryable: false, words: `S3 answered with an unexpected error (${code})` };
+  return (
+    s3Problem(code) ??
+    tlsProblem(code) ??
+    networkProblem(code) ?? { reason: 'other', retryable: false, words: `S3 answered with an unexpected error (${code})` }
+  );
 }
 
 function s3Problem(code: string): VerifyProblem | undefined {
@@ -60,7 +73,9 @@ function tlsProblem(code: string): VerifyProblem | undefined {
 function networkProblem(code: string): VerifyProblem | undefined {
   if (DNS_CODES.has(code)) return { reason: 'dns', retryable: code === 'EAI_AGAIN', words: `DNS lookup of the S3 host failed (${code})` };
   const connection = CONNECTION_CODES[code];
-  return connection === undefined ? undefined : { reason: 'connection', retryable: true, words: `cannot connect to S3: ${connection} (${code})` };
+  return connection === undefined
+    ? undefined
+    : { reason: 'connection', retryable: true, words: `cannot connect to S3: ${connection} (${code})` };
 }
 
 function tlsWords(code: string): string {

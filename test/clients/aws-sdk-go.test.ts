@@ -74,7 +74,13 @@ describe('AWS SDK for Go v2 reads aws/ and velero/', { timeout: 15 * 60_000 }, (
       checksumWhenRequired: true,
       validationWhenRequired: true,
     };
-    assert.deepEqual(await readAll(reader, [{ profile: 'backup', ...files }, { profile: 'default', ...files }]), [expected, expected]);
+    assert.deepEqual(
+      await readAll(reader, [
+        { profile: 'backup', ...files },
+        { profile: 'default', ...files },
+      ]),
+      [expected, expected],
+    );
   });
 
   for (const format of ['aws', 'velero'] as const) {
@@ -84,9 +90,14 @@ describe('AWS SDK for Go v2 reads aws/ and velero/', { timeout: 15 * 60_000 }, (
       before(async () => {
         const dir = join(tmp.dir, format);
         writeFiles(dir, RENDERERS[format](accepted.map((a) => a.bucket)));
-        got = await readAll(reader, accepted.map(({ bucket: b }) => (format === 'aws'
-          ? { profile: b.alias, credentials: join(dir, 'aws/credentials'), config: join(dir, 'aws/config') }
-          : { profile: 'default', credentials: join(dir, 'velero', b.alias), config: '' })));
+        got = await readAll(
+          reader,
+          accepted.map(({ bucket: b }) =>
+            format === 'aws'
+              ? { profile: b.alias, credentials: join(dir, 'aws/credentials'), config: join(dir, 'aws/config') }
+              : { profile: 'default', credentials: join(dir, 'velero', b.alias), config: '' },
+          ),
+        );
       });
       accepted.forEach(({ hostile }, i) => {
         it(`carries ${hostile.name} ${show(hostile.value)} byte-exactly`, () => {
@@ -102,8 +113,16 @@ describe('AWS SDK for Go v2 reads aws/ and velero/', { timeout: 15 * 60_000 }, (
     // What this SDK version misreads. The rest of the aws refusals are for other readers: a
     // `#` after a no-break space (JavaScript v3 cuts there), the escapes (older Go v2 releases).
     const names = [
-      'leading hash', 'space hash', 'leading semicolon', 'space semicolon', 'wrapped in double quotes',
-      'triple double quotes', 'wrapped in single quotes', 'leading space', 'trailing space', 'non-breaking space at the end',
+      'leading hash',
+      'space hash',
+      'leading semicolon',
+      'space semicolon',
+      'wrapped in double quotes',
+      'triple double quotes',
+      'wrapped in single quotes',
+      'leading space',
+      'trailing space',
+      'non-breaking space at the end',
     ];
     const misread = HOSTILE_VALUES.filter((h) => names.includes(h.name));
     it('covers every listed value, each refused by aws and velero', () => {
@@ -114,7 +133,9 @@ describe('AWS SDK for Go v2 reads aws/ and velero/', { timeout: 15 * 60_000 }, (
     before(async () => {
       const queries = misread.map((h, i) => {
         const file = join(tmp.dir, 'verbatim', `v${i}`);
-        writeFiles(tmp.dir, [{ path: `verbatim/v${i}`, content: `[default]\naws_access_key_id = ${REAL_ACCESS_KEY}\naws_secret_access_key = ${h.value}\n` }]);
+        writeFiles(tmp.dir, [
+          { path: `verbatim/v${i}`, content: `[default]\naws_access_key_id = ${REAL_ACCESS_KEY}\naws_secret_access_key = ${h.value}\n` },
+        ]);
         return { profile: 'default', credentials: file, config: '' };
       });
       got = await readAll(reader, queries);

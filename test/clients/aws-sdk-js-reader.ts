@@ -34,7 +34,9 @@ export interface RoundtripQuery {
   readonly body: string;
 }
 
-export type Request = { readonly mode: 'settings'; readonly queries: readonly SettingsQuery[] } | { readonly mode: 'roundtrip'; readonly queries: readonly RoundtripQuery[] };
+export type Request =
+  | { readonly mode: 'settings'; readonly queries: readonly SettingsQuery[] }
+  | { readonly mode: 'roundtrip'; readonly queries: readonly RoundtripQuery[] };
 
 /** Thrown by the request handler below with the request the SDK built, endpoint resolved and signed. */
 class NotSent extends Error {

@@ -55,7 +55,10 @@ describe('AWS SDK for JavaScript v3 reads aws/credentials and aws/config', () =>
     before(async () => {
       const dir = join(tmp.dir, 'keys');
       writeFiles(dir, RENDERERS.aws(accepted.map((a) => a.bucket)));
-      got = await settingsOf(filesIn(dir), accepted.map((a) => ({ profile: a.bucket.alias })));
+      got = await settingsOf(
+        filesIn(dir),
+        accepted.map((a) => ({ profile: a.bucket.alias })),
+      );
     });
     accepted.forEach(({ hostile }, i) => {
       it(`carries ${hostile.name} ${show(hostile.value)} byte-exactly`, () => {
@@ -69,8 +72,14 @@ describe('AWS SDK for JavaScript v3 reads aws/credentials and aws/config', () =>
   describe('the refusals are needed: written verbatim anyway, the SDK misreads these', () => {
     // Those of the aws refusals this SDK misreads; the others are for botocore or the Go SDK.
     const names = [
-      'leading hash', 'space hash', 'no-break space hash', 'leading semicolon', 'space semicolon',
-      'leading space', 'trailing space', 'non-breaking space at the end',
+      'leading hash',
+      'space hash',
+      'no-break space hash',
+      'leading semicolon',
+      'space semicolon',
+      'leading space',
+      'trailing space',
+      'non-breaking space at the end',
     ];
     const misread = HOSTILE_VALUES.filter((h) => names.includes(h.name));
     it('covers every listed value, each refused by aws', () => {
@@ -79,12 +88,17 @@ describe('AWS SDK for JavaScript v3 reads aws/credentials and aws/config', () =>
     });
     let got: Settings[] = [];
     before(async () => {
-      const credentials = misread.map((h, i) => `[v${i}]\naws_access_key_id = ${REAL_ACCESS_KEY}\naws_secret_access_key = ${h.value}\n`).join('');
+      const credentials = misread
+        .map((h, i) => `[v${i}]\naws_access_key_id = ${REAL_ACCESS_KEY}\naws_secret_access_key = ${h.value}\n`)
+        .join('');
       writeFiles(tmp.dir, [
         { path: 'verbatim/aws/credentials', content: credentials },
         { path: 'verbatim/aws/config', content: misread.map((_, i) => `[profile v${i}]\nregion = us-east-1\n`).join('') },
       ]);
-      got = await settingsOf(filesIn(join(tmp.dir, 'verbatim')), misread.map((_, i) => ({ profile: `v${i}` })));
+      got = await settingsOf(
+        filesIn(join(tmp.dir, 'verbatim')),
+        misread.map((_, i) => ({ profile: `v${i}` })),
+      );
     });
     misread.forEach((hostile, i) => {
       it(`${hostile.name} ${show(hostile.value)}`, () => assert.notEqual(got[i]?.secretAccessKey, hostile.value));

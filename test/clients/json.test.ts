@@ -25,7 +25,13 @@ describe('JSON readers: mc/config.json', () => {
   });
   for (const { hostile, bucket: b } of accepted) {
     it(`carries ${hostile.name} ${show(hostile.value)} byte-exactly`, () => {
-      assert.deepEqual(config.aliases[b.alias], { url: b.endpoint.url, accessKey: REAL_ACCESS_KEY, secretKey: hostile.value, api: 'S3v4', path: 'on' });
+      assert.deepEqual(config.aliases[b.alias], {
+        url: b.endpoint.url,
+        accessKey: REAL_ACCESS_KEY,
+        secretKey: hostile.value,
+        api: 'S3v4',
+        path: 'on',
+      });
     });
   }
   itRefuses('mc');

@@ -7,7 +7,6 @@ import { toolPath } from '../env/tools.js';
 import { HTTP_ENDPOINT, REAL_ACCESS_KEY, REAL_SECRET_KEY, bucket } from '../unit/render-fixtures.js';
 import { acceptedBy, cleanEnv, itRefuses, makeTempDir, run, show, writeFiles } from './readers.js';
 
-
 type Dump = Record<string, Record<string, string> | undefined>;
 
 /** `rclone config dump`: every remote with every value as rclone's config parser returns it. */
@@ -33,7 +32,14 @@ describe('rclone reads rclone/rclone.conf', () => {
   it('two buckets: two remotes with every setting', async () => {
     const dir = join(tmp.dir, 'two');
     writeFiles(dir, RENDERERS.rclone([bucket('backup'), bucket('media', { endpoint: HTTP_ENDPOINT, region: 'eu-west-1' })]));
-    const common = { type: 's3', provider: RCLONE_PROVIDER, env_auth: 'false', no_check_bucket: 'true', access_key_id: REAL_ACCESS_KEY, secret_access_key: REAL_SECRET_KEY };
+    const common = {
+      type: 's3',
+      provider: RCLONE_PROVIDER,
+      env_auth: 'false',
+      no_check_bucket: 'true',
+      access_key_id: REAL_ACCESS_KEY,
+      secret_access_key: REAL_SECRET_KEY,
+    };
     assert.deepEqual(await configDump(rclone, join(dir, 'rclone/rclone.conf')), {
       backup: { ...common, endpoint: 'https://s3.example.com', region: 'us-east-1' },
       media: { ...common, endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1' },
@@ -56,7 +62,7 @@ describe('rclone reads rclone/rclone.conf', () => {
     itRefuses('rclone');
   });
 
-  it('the refusal is needed: written verbatim, %(type)s comes back as another key\'s value', async () => {
+  it("the refusal is needed: written verbatim, %(type)s comes back as another key's value", async () => {
     writeFiles(tmp.dir, [{ path: 'verbatim.conf', content: '[x]\ntype = s3\nsecret_access_key = a%(type)sb\n' }]);
     assert.equal((await configDump(rclone, join(tmp.dir, 'verbatim.conf'))).x?.secret_access_key, 'as3b');
   });

@@ -32,7 +32,13 @@ export interface RunOptions {
 /** Runs a program without a shell; rejects with its stderr on a non-zero exit. */
 export function run(program: string, args: readonly string[], env: NodeJS.ProcessEnv, options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const execOptions = { env, cwd: options.cwd, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000 } as const;
+    const execOptions = {
+      env,
+      cwd: options.cwd,
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: options.timeoutMs ?? 60_000,
+    } as const;
     const child = execFile(program, [...args], execOptions, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`${program} ${args.join(' ')} failed: ${err.message}\n${stderr}`));
       else resolve({ stdout, stderr });

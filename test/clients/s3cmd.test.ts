@@ -38,10 +38,18 @@ describe('s3cmd reads s3cmd/<alias>.s3cfg', () => {
     writeFiles(dir, RENDERERS.s3cmd([bucket('backup'), bucket('media', { endpoint: HTTP_ENDPOINT, region: 'eu-west-1' })]));
     const keys = { access_key: REAL_ACCESS_KEY, secret_key: REAL_SECRET_KEY };
     assert.deepEqual(await dumpConfig(s3cmd, join(dir, 's3cmd/backup.s3cfg')), {
-      ...keys, host_base: 's3.example.com', host_bucket: 's3.example.com', use_https: 'True', bucket_location: 'us-east-1',
+      ...keys,
+      host_base: 's3.example.com',
+      host_bucket: 's3.example.com',
+      use_https: 'True',
+      bucket_location: 'us-east-1',
     });
     assert.deepEqual(await dumpConfig(s3cmd, join(dir, 's3cmd/media.s3cfg')), {
-      ...keys, host_base: '127.0.0.1:8333', host_bucket: '127.0.0.1:8333', use_https: 'False', bucket_location: 'eu-west-1',
+      ...keys,
+      host_base: '127.0.0.1:8333',
+      host_bucket: '127.0.0.1:8333',
+      use_https: 'False',
+      bucket_location: 'eu-west-1',
     });
   });
 

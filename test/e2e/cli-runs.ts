@@ -106,7 +106,10 @@ export function messages(run: Run): string[] {
 
 /** The final error line (the reason of a non-zero exit). */
 export function errorMessage(run: Run): string {
-  return logLines(run).filter((line) => line.level >= 50).map((line) => line.msg).join('\n');
+  return logLines(run)
+    .filter((line) => line.level >= 50)
+    .map((line) => line.msg)
+    .join('\n');
 }
 
 export function assertNoSecrets(text: string, where: string): void {
@@ -117,7 +120,8 @@ export function assertNoSecrets(text: string, where: string): void {
 export function assertRunClean(run: Run): void {
   assertNoSecrets(run.stdout, 'stdout');
   assertNoSecrets(run.stderr, 'stderr');
-  for (const line of run.stderr.split('\n').filter((l) => l !== '')) assert.ok(line.startsWith('{"level":'), `stderr line is not a log line: ${line}`);
+  for (const line of run.stderr.split('\n').filter((l) => l !== ''))
+    assert.ok(line.startsWith('{"level":'), `stderr line is not a log line: ${line}`);
 }
 
 export function readJson(path: string): Record<string, unknown> {
@@ -151,4 +155,3 @@ export async function createPod(kc: KubeConfig, namespace: string, name: string)
   });
   return pod.metadata?.uid ?? '';
 }
-

@@ -89,13 +89,19 @@ describe('test control plane', () => {
       const labels = { 'webhook-test': 'yes' };
       // The apiserver picks up new webhook configurations from an informer, so retry until it does.
       let mutated: Record<string, string> | undefined;
-      await waitUntil(async () => {
-        const cm = await core.createNamespacedConfigMap({
-          namespace: 'webhook-test', dryRun: 'All', body: { metadata: { name: 'probe', labels } },
-        });
-        mutated = cm.metadata?.labels;
-        return mutated?.mutated === 'by-test-webhook';
-      }, 20_000, () => `webhook never applied; saw ${hook.seen.length} reviews`);
+      await waitUntil(
+        async () => {
+          const cm = await core.createNamespacedConfigMap({
+            namespace: 'webhook-test',
+            dryRun: 'All',
+            body: { metadata: { name: 'probe', labels } },
+          });
+          mutated = cm.metadata?.labels;
+          return mutated?.mutated === 'by-test-webhook';
+        },
+        20_000,
+        () => `webhook never applied; saw ${hook.seen.length} reviews`,
+      );
       const review = hook.seen.at(-1);
       assert.equal(review?.request.kind.kind, 'ConfigMap');
       assert.equal(review?.request.dryRun, true);
@@ -103,15 +109,22 @@ describe('test control plane', () => {
 
       // A Pod goes through ServiceAccount admission first: the `default` SA must exist for that.
       const pod = await core.createNamespacedPod({
-        namespace: 'webhook-test', dryRun: 'All',
+        namespace: 'webhook-test',
+        dryRun: 'All',
         body: { metadata: { name: 'app', labels }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
       });
       assert.equal(pod.metadata?.labels?.mutated, 'by-test-webhook');
       assert.equal(pod.spec?.serviceAccountName, 'default');
-      assert.ok(pod.spec?.volumes?.some((v) => v.name.startsWith('kube-api-access-')), 'projected token volume');
+      assert.ok(
+        pod.spec?.volumes?.some((v) => v.name.startsWith('kube-api-access-')),
+        'projected token volume',
+      );
     } finally {
-      await cp.adminKubeConfig().makeApiClient(AdmissionregistrationV1Api)
-        .deleteMutatingWebhookConfiguration({ name: 'control-plane-test' }).catch(() => undefined);
+      await cp
+        .adminKubeConfig()
+        .makeApiClient(AdmissionregistrationV1Api)
+        .deleteMutatingWebhookConfiguration({ name: 'control-plane-test' })
+        .catch(() => undefined);
       await new Promise((resolve) => hook.server.close(resolve));
     }
   });
@@ -133,7 +146,9 @@ describe('test control plane', () => {
     await cp.createNamespace('drop-test');
     const kc = cp.adminKubeConfig();
     let watchEnded: (err: unknown) => void = () => undefined;
-    const ended = new Promise<unknown>((resolve) => { watchEnded = resolve; });
+    const ended = new Promise<unknown>((resolve) => {
+      watchEnded = resolve;
+    });
     // watch() resolves once the response has started, so the connection is open by then.
     await new Watch(kc).watch('/api/v1/namespaces/drop-test/configmaps', {}, () => undefined, watchEnded);
     assert.ok(cp.dropConnections() > 0);
@@ -148,9 +163,14 @@ describe('test control plane', () => {
     const kc = cp.adminKubeConfig();
     const events: string[] = [];
     let endedWith: unknown = 'not ended';
-    const watch = await new Watch(kc).watch('/api/v1/namespaces/stall-test/configmaps', {},
+    const watch = await new Watch(kc).watch(
+      '/api/v1/namespaces/stall-test/configmaps',
+      {},
       (_type, obj: { metadata?: { name?: string } }) => events.push(obj.metadata?.name ?? ''),
-      (err) => { endedWith = err; });
+      (err) => {
+        endedWith = err;
+      },
+    );
     assert.ok(cp.stallConnections() > 0);
     const core = clientFrom(cp.kubeconfigPath).makeApiClient(CoreV1Api);
     await core.createNamespacedConfigMap({ namespace: 'stall-test', body: { metadata: { name: 'unseen' } } });
@@ -176,14 +196,18 @@ async function startMutatingWebhook(): Promise<{ server: Server; port: number; s
       const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdmissionReview;
       seen.push(review);
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        response: {
-          uid: review.request.uid, allowed: true, patchType: 'JSONPatch',
-          patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
-        },
-      }));
+      res.end(
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          response: {
+            uid: review.request.uid,
+            allowed: true,
+            patchType: 'JSONPatch',
+            patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+          },
+        }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -193,19 +217,24 @@ async function startMutatingWebhook(): Promise<{ server: Server; port: number; s
 }
 
 async function registerWebhook(url: string): Promise<void> {
-  await cp.adminKubeConfig().makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
-    body: {
-      metadata: { name: 'control-plane-test' },
-      webhooks: [{
-        name: 'mutate.control-plane.test',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy: 'Fail',
-        timeoutSeconds: 5,
-        clientConfig: { url, caBundle: Buffer.from(cp.caPem).toString('base64') },
-        objectSelector: { matchLabels: { 'webhook-test': 'yes' } },
-        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps', 'pods'] }],
-      }],
-    },
-  });
+  await cp
+    .adminKubeConfig()
+    .makeApiClient(AdmissionregistrationV1Api)
+    .createMutatingWebhookConfiguration({
+      body: {
+        metadata: { name: 'control-plane-test' },
+        webhooks: [
+          {
+            name: 'mutate.control-plane.test',
+            admissionReviewVersions: ['v1'],
+            sideEffects: 'None',
+            failurePolicy: 'Fail',
+            timeoutSeconds: 5,
+            clientConfig: { url, caBundle: Buffer.from(cp.caPem).toString('base64') },
+            objectSelector: { matchLabels: { 'webhook-test': 'yes' } },
+            rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps', 'pods'] }],
+          },
+        ],
+      },
+    });
 }

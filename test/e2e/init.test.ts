@@ -75,7 +75,13 @@ async function putSecret(ns: string, name: string, stringData: Record<string, st
 }
 
 function bucketInfo(endpoint: string, bucketName: string, keys: { accessKeyId: string; secretAccessKey: string }): Record<string, string> {
-  const spec = { bucketName, authenticationType: 'KEY', secretS3: { endpoint, region: '', accessKeyID: keys.accessKeyId, accessSecretKey: keys.secretAccessKey }, secretAzure: null, protocols: ['s3'] };
+  const spec = {
+    bucketName,
+    authenticationType: 'KEY',
+    secretS3: { endpoint, region: '', accessKeyID: keys.accessKeyId, accessSecretKey: keys.secretAccessKey },
+    secretAzure: null,
+    protocols: ['s3'],
+  };
   return { BucketInfo: JSON.stringify({ metadata: { name: 'bc-test' }, spec }) };
 }
 
@@ -106,7 +112,10 @@ describe('bucket-agent init', () => {
     assert.equal(run.code, 0, run.stderr);
     assertRendered(out, 'ready', bucket);
     assert.match(readFileSync(join(out, 'aws/credentials'), 'utf8'), /^\[default\]$/m, 'one bucket: also [default]');
-    assert.ok(messages(run).some((m) => m.startsWith('keys verified')), run.stderr);
+    assert.ok(
+      messages(run).some((m) => m.startsWith('keys verified')),
+      run.stderr,
+    );
     assert.ok(!messages(run).some((m) => m.startsWith('waiting for Secret')), 'nothing to wait for, nothing said about waiting');
     assert.ok(run.stdout.includes('aws/credentials'), 'prints the paths it wrote');
   });
@@ -120,7 +129,11 @@ describe('bucket-agent init', () => {
     await writeFile(join(dir, 'value'), readFileSync(env.kubeconfigPath));
     const uid = await createPod(admin, ns, 'app-0');
     const out = newOut();
-    const run = await runCli(baseArgs(ns, out, dir).concat('--bucket', 'mounted=data'), { POD_NAME: 'app-0', POD_NAMESPACE: ns, POD_UID: uid });
+    const run = await runCli(baseArgs(ns, out, dir).concat('--bucket', 'mounted=data'), {
+      POD_NAME: 'app-0',
+      POD_NAMESPACE: ns,
+      POD_UID: uid,
+    });
     assertRunClean(run);
     assert.equal(run.code, 0, run.stderr);
     assertRendered(out, 'data', bucket);
@@ -166,7 +179,10 @@ describe('bucket-agent init', () => {
     assert.equal(run.code, 5, run.stderr);
     const summary = errorMessage(run);
     assert.match(summary, /^timed out after 3s waiting for the credentials of 1 of 1 bucket\(s\)\. Bucket ghost in namespace /);
-    assert.match(summary, /no such Bucket object; none of the Secrets bucket-ghost, bucket-ghost-credentials appeared \(check the name and namespace\)/);
+    assert.match(
+      summary,
+      /no such Bucket object; none of the Secrets bucket-ghost, bucket-ghost-credentials appeared \(check the name and namespace\)/,
+    );
     assert.ok(!existsSync(out), 'nothing rendered');
   });
 
@@ -174,18 +190,29 @@ describe('bucket-agent init', () => {
     const ns = await env.newNamespace('init');
     await provisioned(ns, 'broken', { secretDelayMs: 600_000 });
     const uid = await createPod(admin, ns, 'app-1');
-    const running = startCli(baseArgs(ns, newOut()).concat('--bucket', 'broken', '--timeout', '5s'), { POD_NAME: 'app-1', POD_NAMESPACE: ns, POD_UID: uid });
+    const running = startCli(baseArgs(ns, newOut()).concat('--bucket', 'broken', '--timeout', '5s'), {
+      POD_NAME: 'app-1',
+      POD_NAMESPACE: ns,
+      POD_UID: uid,
+    });
     await running.waitForLog(/waiting for Secret bucket-broken/);
     await env.failBucket(ns, 'broken', 'InstallFailed', 'helm install failed: quota exceeded');
     const run = await running.done;
     assertRunClean(run);
     assert.equal(run.code, 5, run.stderr);
-    assert.ok(messages(run).some((m) => m.includes('Ready=False (InstallFailed): helm install failed: quota exceeded; still waiting')), run.stderr);
-    assert.ok(messages(run).some((m) => /^waiting for Secret bucket-broken .*: Bucket Ready=False \(InstallFailed\) for \d/.test(m)), run.stderr);
+    assert.ok(
+      messages(run).some((m) => m.includes('Ready=False (InstallFailed): helm install failed: quota exceeded; still waiting')),
+      run.stderr,
+    );
+    assert.ok(
+      messages(run).some((m) => /^waiting for Secret bucket-broken .*: Bucket Ready=False \(InstallFailed\) for \d/.test(m)),
+      run.stderr,
+    );
     assert.match(errorMessage(run), /the platform reports Ready=False \(InstallFailed\): helm install failed: quota exceeded since /);
     const events = await podEvents(admin, ns, 'app-1');
     const reasons = events.map((e) => `${e.type}/${e.reason}`);
-    for (const expected of ['Normal/BucketWaiting', 'Warning/BucketFailed', 'Warning/BucketTimeout']) assert.ok(reasons.includes(expected), reasons.join(', '));
+    for (const expected of ['Normal/BucketWaiting', 'Warning/BucketFailed', 'Warning/BucketTimeout'])
+      assert.ok(reasons.includes(expected), reasons.join(', '));
     const failed = events.filter((e) => e.reason === 'BucketFailed');
     assert.equal(failed.length, 1, 'Ready=False (Provisioning) is waiting, not failing');
     assert.match(failed[0]?.message ?? '', /Ready=False \(InstallFailed\): helm install failed: quota exceeded/);
@@ -207,13 +234,22 @@ describe('bucket-agent init', () => {
         const bucket = await provisioned(ns, name, { layout: c.layout, user: c.user, secretDelayMs: 500 });
         const out = newOut();
         // The flat layout's endpoint has no scheme, i.e. https: the test CA signs that server.
-        const args = baseArgs(ns, out).concat('--bucket', name, '--ca-file', env.caFile, ...(c.user === undefined ? [] : ['--user', c.user]));
+        const args = baseArgs(ns, out).concat(
+          '--bucket',
+          name,
+          '--ca-file',
+          env.caFile,
+          ...(c.user === undefined ? [] : ['--user', c.user]),
+        );
         const run = await runCli(args);
         assertRunClean(run);
         assert.equal(run.code, 0, run.stderr);
         assertRendered(out, name, bucket);
         assert.equal((readJson(join(out, 'json', `${name}.json`)).source as { name?: string }).name, c.secret);
-        assert.ok(messages(run).some((m) => m.startsWith('keys verified')), run.stderr);
+        assert.ok(
+          messages(run).some((m) => m.startsWith('keys verified')),
+          run.stderr,
+        );
       });
     });
 
@@ -298,7 +334,10 @@ describe('bucket-agent init', () => {
         assertRunClean(run);
         assert.equal(run.code, 7, run.stderr);
         assert.match(errorMessage(run), c.words);
-        assert.match(errorMessage(run), new RegExp(`^keys of bucket ${c.name} \\(Secret ${ns}/bucket-${c.name}\\) failed verification against S3 bucket `));
+        assert.match(
+          errorMessage(run),
+          new RegExp(`^keys of bucket ${c.name} \\(Secret ${ns}/bucket-${c.name}\\) failed verification against S3 bucket `),
+        );
         assert.ok(!existsSync(out), 'nothing rendered when verification fails');
       });
     }
@@ -339,7 +378,10 @@ describe('bucket-agent init', () => {
       const fallback = messages(run).filter((m) => m.startsWith('cannot read Buckets, waiting on the Secrets alone'));
       assert.equal(fallback.length, 1, run.stderr);
       assert.match(fallback[0] ?? '', /permission denied: cannot list buckets\.apps\.cozystack\.io in namespace /);
-      assert.ok(messages(run).some((m) => m.includes('Bucket status not readable, watching the Secret alone')), run.stderr);
+      assert.ok(
+        messages(run).some((m) => m.includes('Bucket status not readable, watching the Secret alone')),
+        run.stderr,
+      );
     });
 
     it('with access limited by resourceNames to the Secret candidates, still works (field selector)', async () => {
@@ -371,7 +413,10 @@ describe('bucket-agent init', () => {
       assertRunClean(run);
       assert.equal(run.code, 0, run.stderr);
       assertRendered(out, 'pu', bucket);
-      assert.ok(messages(run).some((m) => m.startsWith('Secret bucket-pu cannot be read, so it is not a candidate')), run.stderr);
+      assert.ok(
+        messages(run).some((m) => m.startsWith('Secret bucket-pu cannot be read, so it is not a candidate')),
+        run.stderr,
+      );
     });
 
     it('per-user access with every candidate denied: exit code 6 at once', async () => {
@@ -392,7 +437,12 @@ describe('bucket-agent init', () => {
       const run = await runCli(baseArgs(ns, newOut(), kubeconfig).concat('--bucket', 'nosecret', '--timeout', '20s'));
       assertRunClean(run);
       assert.equal(run.code, 6, run.stderr);
-      assert.match(errorMessage(run), new RegExp(`^permission denied: cannot list secrets in namespace ${ns} \\(apiserver: .*\\)\\. Grant it with a Role rule: apiGroups \\[""\\], resources \\["secrets"\\], verbs \\["list"\\]`));
+      assert.match(
+        errorMessage(run),
+        new RegExp(
+          `^permission denied: cannot list secrets in namespace ${ns} \\(apiserver: .*\\)\\. Grant it with a Role rule: apiGroups \\[""\\], resources \\["secrets"\\], verbs \\["list"\\]`,
+        ),
+      );
     });
 
     it('impersonates as the kubeconfig says: a user without rights is denied, in system:masters it renders', async () => {
@@ -406,12 +456,19 @@ describe('bucket-agent init', () => {
         await writeFile(path, JSON.stringify({ ...admin, users }));
         return path;
       };
-      const denied = await runCli(baseArgs(ns, newOut(), await actingAs({ as: 'bucket-agent-nobody' })).concat('--bucket', 'imp', '--timeout', '20s'));
+      const denied = await runCli(
+        baseArgs(ns, newOut(), await actingAs({ as: 'bucket-agent-nobody' })).concat('--bucket', 'imp', '--timeout', '20s'),
+      );
       assertRunClean(denied);
       assert.equal(denied.code, 6, denied.stderr);
       assert.match(errorMessage(denied), /^permission denied: cannot list secrets in namespace .*User "bucket-agent-nobody" cannot list/);
       // The apiserver takes the uid and the escaped extra key too, or it would refuse the request.
-      const master = { as: 'bucket-agent-nobody', 'as-uid': 'uid-1', 'as-groups': ['system:masters'], 'as-user-extra': { 'example.com/reason': ['e2e test'] } };
+      const master = {
+        as: 'bucket-agent-nobody',
+        'as-uid': 'uid-1',
+        'as-groups': ['system:masters'],
+        'as-user-extra': { 'example.com/reason': ['e2e test'] },
+      };
       const out = newOut();
       const run = await runCli(baseArgs(ns, out, await actingAs(master)).concat('--bucket', 'imp'));
       assertRunClean(run);
@@ -421,7 +478,9 @@ describe('bucket-agent init', () => {
 
     it('with list but no watch on Secrets: exit code 6 naming watch', async () => {
       const ns = await env.newNamespace('rbac');
-      const kubeconfig = await env.serviceAccountKubeconfig(ns, 'no-watch', [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] }]);
+      const kubeconfig = await env.serviceAccountKubeconfig(ns, 'no-watch', [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list'] },
+      ]);
       const run = await runCli(baseArgs(ns, newOut(), kubeconfig).concat('--bucket', 'nowatch', '--timeout', '20s'));
       assertRunClean(run);
       assert.equal(run.code, 6, run.stderr);
@@ -451,8 +510,15 @@ describe('bucket-agent init', () => {
       assert.equal(run.code, 0, run.stderr);
       assertRendered(out, 'plain', keys);
       const fallback = messages(run).filter((m) => m.startsWith('cannot read Buckets, waiting on the Secrets alone'));
-      assert.deepEqual(fallback, ['cannot read Buckets, waiting on the Secrets alone: buckets.apps.cozystack.io is not served by this apiserver'], run.stderr);
-      assert.ok(messages(run).some((m) => m.startsWith(`keys verified: listed S3 bucket ${keys.bucketName} `)), run.stderr);
+      assert.deepEqual(
+        fallback,
+        ['cannot read Buckets, waiting on the Secrets alone: buckets.apps.cozystack.io is not served by this apiserver'],
+        run.stderr,
+      );
+      assert.ok(
+        messages(run).some((m) => m.startsWith(`keys verified: listed S3 bucket ${keys.bucketName} `)),
+        run.stderr,
+      );
     });
   });
 
@@ -476,7 +542,10 @@ describe('bucket-agent init', () => {
     const run = await runCli(baseArgs(ns, out).concat('--bucket', 'here', '--bucket', 'missing', '--timeout', '3s'));
     assertRunClean(run);
     assert.equal(run.code, 5, run.stderr);
-    assert.match(errorMessage(run), /credentials of 1 of 2 bucket\(s\).*Ready: here \(Secret bucket-here\); nothing was written, all buckets or none\./);
+    assert.match(
+      errorMessage(run),
+      /credentials of 1 of 2 bucket\(s\).*Ready: here \(Secret bucket-here\); nothing was written, all buckets or none\./,
+    );
     assert.ok(!existsSync(out));
   });
 
@@ -492,7 +561,10 @@ describe('bucket-agent init', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.stdout, '', 'nothing rewritten, no paths printed');
     assert.equal(readlinkSync(join(out, '..data')), generation);
-    assert.ok(messages(second).some((m) => m.startsWith('unchanged')), second.stderr);
+    assert.ok(
+      messages(second).some((m) => m.startsWith('unchanged')),
+      second.stderr,
+    );
     assertRendered(out, 'again', bucket);
   });
 
@@ -536,7 +608,11 @@ describe('bucket-agent init', () => {
     assertRunClean(run);
     assert.equal(run.code, 0, run.stderr);
     assertRendered(out, 'shipped', bucket);
-    const denied = await runCli(baseArgs(ns, newOut(), await env.serviceAccountKubeconfig(ns, 'nothing', [])).concat('--bucket', 'shipped'), {}, shipped);
+    const denied = await runCli(
+      baseArgs(ns, newOut(), await env.serviceAccountKubeconfig(ns, 'nothing', [])).concat('--bucket', 'shipped'),
+      {},
+      shipped,
+    );
     assertRunClean(denied);
     assert.equal(denied.code, 6, denied.stderr);
   });

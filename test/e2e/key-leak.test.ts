@@ -76,7 +76,11 @@ class Generator {
     const b64 = `${upper}abcdefghijklmnopqrstuvwxyz+/`;
     // Lower-case keys can be DNS labels, so they can also be aliases and host names.
     const accessKeyId = this.pick([() => `AKIA${this.chars(upper, 16)}`, () => `k${this.chars(lower, 15)}`])();
-    const secretAccessKey = this.pick([() => this.chars(b64, 40), () => `s${this.chars(lower, 23)}`, () => `${this.chars(b64, 20)}"\\${this.chars(b64, 6)}`])();
+    const secretAccessKey = this.pick([
+      () => this.chars(b64, 40),
+      () => `s${this.chars(lower, 23)}`,
+      () => `${this.chars(b64, 20)}"\\${this.chars(b64, 6)}`,
+    ])();
     return { accessKeyId, secretAccessKey };
   }
 
@@ -112,13 +116,29 @@ class Generator {
     };
     const data: Record<string, string> =
       layout === 'bucketinfo'
-        ? { BucketInfo: this.maybe(JSON.stringify({ metadata: { name: key() }, spec }), [`{"spec": {"secretS3": {"accessKeyID": "${ak}", "accessSecretKey": "${sk}"`]) }
+        ? {
+            BucketInfo: this.maybe(JSON.stringify({ metadata: { name: key() }, spec }), [
+              `{"spec": {"secretS3": {"accessKeyID": "${ak}", "accessSecretKey": "${sk}"`,
+            ]),
+          }
         : layout === 'cozystack-flat'
           ? { accessKey: ak, secretKey: sk, endpoint: endpoint.replace(/^https?:\/\//, ''), bucketName }
-          : { COSI_S3_ENDPOINT: endpoint, COSI_S3_BUCKET_ID: bucketName, COSI_S3_ACCESS_KEY_ID: ak, COSI_S3_ACCESS_SECRET_KEY: sk, COSI_S3_REGION: region };
+          : {
+              COSI_S3_ENDPOINT: endpoint,
+              COSI_S3_BUCKET_ID: bucketName,
+              COSI_S3_ACCESS_KEY_ID: ak,
+              COSI_S3_ACCESS_SECRET_KEY: sk,
+              COSI_S3_REGION: region,
+            };
     const stem = alias ?? `leak${index}`;
     const held = [ak === '' ? undefined : keys.accessKeyId, keys.secretAccessKey].filter((v): v is string => v !== undefined);
-    return { name: `case ${index} (${layout})`, keys: held, secretName: layout === 'cozystack-flat' ? `bucket-${stem}-credentials` : `bucket-${stem}`, data, alias };
+    return {
+      name: `case ${index} (${layout})`,
+      keys: held,
+      secretName: layout === 'cozystack-flat' ? `bucket-${stem}-credentials` : `bucket-${stem}`,
+      data,
+      alias,
+    };
   }
 }
 
@@ -149,9 +169,21 @@ describe(`no key in any output, for hostile Secrets (seed ${SEED})`, () => {
       await Promise.all(
         cases.slice(i, i + 4).map(async (c, j) => {
           const file = join(work, `secret-${i + j}.json`);
-          await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: c.secretName, namespace: 'tenant' }, stringData: c.data }));
+          await writeFile(
+            file,
+            JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: c.secretName, namespace: 'tenant' }, stringData: c.data }),
+          );
           const format = (i + j) % 5 === 0 ? 'pretty' : 'json';
-          const args = ['render', '--secret-file', file, '--out', join(work, `out-${i + j}`), '--log-format', format, ...(c.alias === undefined ? [] : ['--alias', c.alias])];
+          const args = [
+            'render',
+            '--secret-file',
+            file,
+            '--out',
+            join(work, `out-${i + j}`),
+            '--log-format',
+            format,
+            ...(c.alias === undefined ? [] : ['--alias', c.alias]),
+          ];
           const run = await runCli(args);
           assert.ok(run.code === 0 || run.code === 3, `${c.name}: exit ${run.code}: ${run.stderr}`);
           outcomes[run.code === 0 ? 'rendered' : 'refused']++;
@@ -185,8 +217,27 @@ describe(`init on hostile Secrets in the real apiserver (seed ${SEED})`, () => {
         await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: c.secretName }, stringData: c.data } });
         const pod = `app-${i}`;
         const uid = await createPod(admin, ns, pod);
-        const args = ['init', '--kubeconfig', env.kubeconfigPath, '--namespace', ns, '--bucket', c.alias === undefined ? bucket : `${bucket}=${c.alias}`];
-        args.push('--out', join(work, `init-${i}`), '--log-format', 'json', '--timeout', '6s', '--verify-timeout', '2s', '--progress-interval', '1s');
+        const args = [
+          'init',
+          '--kubeconfig',
+          env.kubeconfigPath,
+          '--namespace',
+          ns,
+          '--bucket',
+          c.alias === undefined ? bucket : `${bucket}=${c.alias}`,
+        ];
+        args.push(
+          '--out',
+          join(work, `init-${i}`),
+          '--log-format',
+          'json',
+          '--timeout',
+          '6s',
+          '--verify-timeout',
+          '2s',
+          '--progress-interval',
+          '1s',
+        );
         const run = await runCli(args, { POD_NAME: pod, POD_NAMESPACE: ns, POD_UID: uid });
         return { c, run, pod };
       }),

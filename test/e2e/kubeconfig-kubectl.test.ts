@@ -65,7 +65,8 @@ async function checkCase(c: CorpusCase, index: number): Promise<void> {
     assert.equal(where(tunnels[0]), where(c.via.tunnels ? 1 : 0), `kubectl went otherwise: ${detail}`);
     assert.equal(where(tunnels[1]), where(c.via.tunnels ? 1 : 0), `we went otherwise: ${detail}`);
   }
-  for (const secret of diff.secrets) assert.ok(secret === '' || !(ours.stdout + ours.stderr).includes(secret), `our output holds a credential: ${c.name}`);
+  for (const secret of diff.secrets)
+    assert.ok(secret === '' || !(ours.stdout + ours.stderr).includes(secret), `our output holds a credential: ${c.name}`);
 }
 
 describe('kubeconfig handling: bucket-agent agrees with kubectl', () => {
@@ -88,7 +89,10 @@ describe('kubeconfig handling: bucket-agent agrees with kubectl', () => {
     await diff.createSecret('late');
     const done = await ours;
     assert.equal(done.code, 0, done.stderr);
-    assert.ok(c.via.proxy.tunnels.length - before >= 2, `a list and a watch, each on its own tunnel: ${c.via.proxy.tunnels.length - before}`);
+    assert.ok(
+      c.via.proxy.tunnels.length - before >= 2,
+      `a list and a watch, each on its own tunnel: ${c.via.proxy.tunnels.length - before}`,
+    );
     assert.ok(existsSync(join(out, 'aws/credentials')));
   });
 });

@@ -41,9 +41,24 @@ describe('provisioner', () => {
   const cases = [
     { layout: 'bucketinfo', user: undefined, secret: 'bucket-p1', keys: ['BucketInfo'] },
     { layout: 'bucketinfo', user: 'alice', secret: 'bucket-p2-alice', keys: ['BucketInfo'] },
-    { layout: 'cozystack-flat', user: undefined, secret: 'bucket-p3-credentials', keys: ['accessKey', 'bucketName', 'endpoint', 'secretKey'] },
-    { layout: 'cozystack-flat', user: 'bob', secret: 'bucket-p4-bob-credentials', keys: ['accessKey', 'bucketName', 'endpoint', 'secretKey'] },
-    { layout: 'cosi-v1alpha2', user: undefined, secret: 'bucket-p5', keys: ['COSI_S3_ACCESS_KEY_ID', 'COSI_S3_ACCESS_SECRET_KEY', 'COSI_S3_BUCKET_ID', 'COSI_S3_ENDPOINT', 'COSI_S3_REGION'] },
+    {
+      layout: 'cozystack-flat',
+      user: undefined,
+      secret: 'bucket-p3-credentials',
+      keys: ['accessKey', 'bucketName', 'endpoint', 'secretKey'],
+    },
+    {
+      layout: 'cozystack-flat',
+      user: 'bob',
+      secret: 'bucket-p4-bob-credentials',
+      keys: ['accessKey', 'bucketName', 'endpoint', 'secretKey'],
+    },
+    {
+      layout: 'cosi-v1alpha2',
+      user: undefined,
+      secret: 'bucket-p5',
+      keys: ['COSI_S3_ACCESS_KEY_ID', 'COSI_S3_ACCESS_SECRET_KEY', 'COSI_S3_BUCKET_ID', 'COSI_S3_ENDPOINT', 'COSI_S3_REGION'],
+    },
   ] as const;
   cases.forEach((c, i) => {
     it(`writes a ${c.layout} Secret ${c.secret} and marks the Bucket Ready`, async () => {
@@ -90,7 +105,11 @@ describe('provisioner', () => {
   it('marks a Bucket failed with a reason', async () => {
     await env.createBucket(ns, 'broken', { secretDelayMs: 60_000 });
     await env.failBucket(ns, 'broken', 'InstallFailed', 'helm install failed');
-    await waitUntil(async () => (await readyCondition('broken'))?.reason === 'InstallFailed', 5000, () => 'no InstallFailed condition');
+    await waitUntil(
+      async () => (await readyCondition('broken'))?.reason === 'InstallFailed',
+      5000,
+      () => 'no InstallFailed condition',
+    );
     assert.equal((await readyCondition('broken'))?.status, 'False');
   });
 
@@ -102,7 +121,11 @@ describe('provisioner', () => {
       plural: PLURAL,
       body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Bucket', metadata: { name: 'plain' } },
     });
-    await waitUntil(async () => (await readyCondition('plain'))?.status === 'True', 15_000, () => 'Bucket plain never became Ready');
+    await waitUntil(
+      async () => (await readyCondition('plain'))?.status === 'True',
+      15_000,
+      () => 'Bucket plain never became Ready',
+    );
     await core.readNamespacedSecret({ name: 'bucket-plain', namespace: ns });
   });
 });

@@ -75,7 +75,7 @@ describe('SeaweedFS test server', () => {
     await assert.rejects(client.putObject(BUCKET_B, 'x.txt', 'x'), { code: 'AccessDenied' });
   });
 
-  it('rejects a deleted identity\'s key while a re-created identity works (COSI rotation)', async () => {
+  it("rejects a deleted identity's key while a re-created identity works (COSI rotation)", async () => {
     const old = await server().createIdentity('e2e-rotating', BUCKET_B);
     const oldClient = s3Client(server().endpoint, old);
     assert.equal(await listProbe(oldClient, BUCKET_B), 'OK');

@@ -18,7 +18,18 @@ import { ApiException, CoreV1Api, type KubeConfig, type V1PolicyRule, type V1Sec
 import { startTestEnv, type ProvisionedBucket, type RotateOptions, type TestEnv } from '../env/index.js';
 import { startConnProxy, type ConnProxy } from '../env/kube-conn-proxy.js';
 import { waitUntil } from '../env/process.js';
-import { assertNoSecrets, assertRunClean, createPod, knownSecrets, podEvents, rememberKeys, startCli, transcripts, type Run, type Running } from './cli-runs.js';
+import {
+  assertNoSecrets,
+  assertRunClean,
+  createPod,
+  knownSecrets,
+  podEvents,
+  rememberKeys,
+  startCli,
+  transcripts,
+  type Run,
+  type Running,
+} from './cli-runs.js';
 
 let env: TestEnv;
 let admin: KubeConfig;
@@ -72,9 +83,23 @@ async function startSidecar(ns: string, bucket: string, opts: SidecarOptions = {
   const out = join(work, `out-${n}`);
   const notified = join(work, `notified-${n}`);
   const args = [
-    'sidecar', '--bucket', bucket, '--namespace', ns, '--kubeconfig', opts.kubeconfig ?? env.kubeconfigPath,
-    '--out', out, '--listen', '127.0.0.1:0', '--no-verify', '--log-format', 'json',
-    '--notify', `exec:echo notified >> ${notified}`, ...(opts.args ?? []),
+    'sidecar',
+    '--bucket',
+    bucket,
+    '--namespace',
+    ns,
+    '--kubeconfig',
+    opts.kubeconfig ?? env.kubeconfigPath,
+    '--out',
+    out,
+    '--listen',
+    '127.0.0.1:0',
+    '--no-verify',
+    '--log-format',
+    'json',
+    '--notify',
+    `exec:echo notified >> ${notified}`,
+    ...(opts.args ?? []),
   ];
   const run = startCli(args, opts.env);
   live.add(run);
@@ -86,7 +111,9 @@ async function startSidecar(ns: string, bucket: string, opts: SidecarOptions = {
   await run.waitForLog(/"msg":"rendered into /, 30_000);
   const notifications = (): number => {
     try {
-      return readFileSync(notified, 'utf8').split('\n').filter((l) => l === 'notified').length;
+      return readFileSync(notified, 'utf8')
+        .split('\n')
+        .filter((l) => l === 'notified').length;
     } catch {
       return 0;
     }
@@ -114,10 +141,15 @@ async function delivered(sc: Sidecar, keyId: string, notifiedBefore: number, wha
   await waitUntil(
     () => Promise.resolve(renderedKeyId(sc) === keyId && sc.notifications() > notifiedBefore),
     DELIVERY_MS,
-    () => `${what}: rotation not delivered (files hold another key: ${renderedKeyId(sc) !== keyId}, notified ${sc.notifications()} times, before ${notifiedBefore})`,
+    () =>
+      `${what}: rotation not delivered (files hold another key: ${renderedKeyId(sc) !== keyId}, notified ${sc.notifications()} times, before ${notifiedBefore})`,
     50,
   );
-  assert.match(readFileSync(join(sc.out, 'aws/credentials'), 'utf8'), new RegExp(`^aws_access_key_id = ${keyId}$`, 'm'), 'every file has the new keys');
+  assert.match(
+    readFileSync(join(sc.out, 'aws/credentials'), 'utf8'),
+    new RegExp(`^aws_access_key_id = ${keyId}$`, 'm'),
+    'every file has the new keys',
+  );
 }
 
 /** Rotates the bucket's keys and waits until the sidecar delivered them; returns the time it took. */
@@ -175,7 +207,12 @@ function touchEvery(ns: string, names: readonly string[], everyMs: number): { st
       await sleep(everyMs);
     }
   })();
-  return { stop: async () => { stopped = true; await loop; } };
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
 }
 
 async function patchLabel(ns: string, name: string, value: string): Promise<void> {
@@ -224,7 +261,9 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     // The restart expired every resourceVersion held before it: a watch resuming from one gets a
     // real 410. The sidecar relists after a broken watch instead, so it never asks (reason "gone").
     assert.match(await watchFrom(ns, heldVersion), /"code":410/, 'the apiserver expires resourceVersions across a restart');
-    console.log(`# restart reasons: gone=${await metric(sc, 'bucket_agent_watch_restarts_total', { reason: 'gone' })} error=${await metric(sc, 'bucket_agent_watch_restarts_total', { reason: 'error' })}`);
+    console.log(
+      `# restart reasons: gone=${await metric(sc, 'bucket_agent_watch_restarts_total', { reason: 'gone' })} error=${await metric(sc, 'bucket_agent_watch_restarts_total', { reason: 'error' })}`,
+    );
     assert.equal((await get(sc, '/healthz')).status, 200);
     const run = await sc.stop();
     assert.equal(run.code, 0, run.stderr);
@@ -249,13 +288,20 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     const bucket = await provisioned(ns, 'st');
     // The second candidate exists too, so both followers see events: an absent Secret's watch
     // only gets a bookmark a minute, which would be "stuck" for a few seconds' --stuck-after.
-    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: `bucket-${bucket.name}-credentials` }, stringData: { note: 'not chosen' } } });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: `bucket-${bucket.name}-credentials` }, stringData: { note: 'not chosen' } },
+    });
     const { proxy, kubeconfig } = await privateProxy();
     const sc = await startSidecar(ns, bucket.name, { kubeconfig, args: ['--watch-idle-timeout', '12s', '--stuck-after', '3s'] });
     const touch = touchEvery(ns, [bucket.secretName, `bucket-${bucket.name}-credentials`], 500);
     try {
       // Healthy while events flow.
-      await waitUntil(async () => (await get(sc, '/healthz')).status === 200, 20_000, () => '/healthz never 200 while events flow');
+      await waitUntil(
+        async () => (await get(sc, '/healthz')).status === 200,
+        20_000,
+        () => '/healthz never 200 while events flow',
+      );
       const stallsBefore = await metric(sc, 'bucket_agent_watch_restarts_total', { reason: 'stall' });
       const oldKey = renderedKeyId(sc);
       const notifiedBefore = sc.notifications();
@@ -265,15 +311,27 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
       rememberKeys(rotation);
       // The stuck loop shows on /healthz, naming the Secret, while the files still hold the old key.
       let unhealthy: { status: number; body: string } | undefined;
-      await waitUntil(async () => (unhealthy = await get(sc, '/healthz')).status === 503, 20_000, () => '/healthz never 503 while stalled');
+      await waitUntil(
+        async () => (unhealthy = await get(sc, '/healthz')).status === 503,
+        20_000,
+        () => '/healthz never 503 while stalled',
+      );
       console.log(`# /healthz 503 ${Date.now() - stalledAt} ms after the stall`);
-      const stuck = (JSON.parse(unhealthy?.body ?? '{}') as { detail?: { stuck?: { secret: string; state: string }[] } }).detail?.stuck ?? [];
-      assert.ok(stuck.some((s) => s.secret === bucket.secretName && s.state === 'watching'), unhealthy?.body);
+      const stuck =
+        (JSON.parse(unhealthy?.body ?? '{}') as { detail?: { stuck?: { secret: string; state: string }[] } }).detail?.stuck ?? [];
+      assert.ok(
+        stuck.some((s) => s.secret === bucket.secretName && s.state === 'watching'),
+        unhealthy?.body,
+      );
       assert.equal(renderedKeyId(sc), oldKey, 'a stalled watch delivers nothing (the stall is real)');
       await delivered(sc, rotation.accessKeyId, notifiedBefore, 'after a stall');
       console.log(`# stall: rotation delivered ${Date.now() - stalledAt} ms after the stall (idle timeout 12 s)`);
       let last = '';
-      await waitUntil(async () => (last = (await get(sc, '/healthz')).body).includes('making progress'), 60_000, () => `/healthz did not recover: ${last}\n${sc.run.stderrSoFar().slice(-3000)}`);
+      await waitUntil(
+        async () => (last = (await get(sc, '/healthz')).body).includes('making progress'),
+        60_000,
+        () => `/healthz did not recover: ${last}\n${sc.run.stderrSoFar().slice(-3000)}`,
+      );
       const recoveredAfter = Date.now() - stalledAt;
       console.log(`# /healthz 200 again ${recoveredAfter} ms after the stall`);
       // The relist after the cut must not go over a pooled connection that died with the watch:
@@ -296,7 +354,11 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     const sc = await startSidecar(ns, bucket.name, { env: { POD_NAME: 'app-bad', POD_NAMESPACE: ns, POD_UID: uid } });
     const generation = readFileSync(join(sc.out, 'aws/credentials'), 'utf8');
     const notifiedBefore = sc.notifications();
-    await core.replaceNamespacedSecret({ name: bucket.secretName, namespace: ns, body: { metadata: { name: bucket.secretName }, stringData: { BucketInfo: '{"spec": ' } } });
+    await core.replaceNamespacedSecret({
+      name: bucket.secretName,
+      namespace: ns,
+      body: { metadata: { name: bucket.secretName }, stringData: { BucketInfo: '{"spec": ' } },
+    });
     await sc.run.waitForLog(/bad update for bu, keeping the last good files/, 30_000);
     assert.equal(readFileSync(join(sc.out, 'aws/credentials'), 'utf8'), generation, 'the last good files are kept');
     assert.equal(renderedKeyId(sc), bucket.accessKeyId);
@@ -305,7 +367,11 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     const ready = await get(sc, '/readyz');
     assert.equal(ready.status, 200, 'still ready: the files are good');
     assert.equal(badUpdateIn(ready.body), 'malformed', ready.body);
-    await waitUntil(async () => (await podEvents(admin, ns, 'app-bad')).some((e) => e.reason === 'CredentialsBadUpdate' && e.type === 'Warning'), 20_000, () => 'no CredentialsBadUpdate Event');
+    await waitUntil(
+      async () => (await podEvents(admin, ns, 'app-bad')).some((e) => e.reason === 'CredentialsBadUpdate' && e.type === 'Warning'),
+      20_000,
+      () => 'no CredentialsBadUpdate Event',
+    );
     const events = await podEvents(admin, ns, 'app-bad');
     assert.equal(events.find((e) => e.reason === 'CredentialsBadUpdate')?.involved, `Pod/app-bad/${uid}`);
     await rotateAndDeliver(sc, ns, bucket.name, { what: 'after an invalid update', mode: 'in-place' });
@@ -322,7 +388,11 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     const sc = await startSidecar(ns, bucket.name);
     const before = sc.notifications();
     const rotation = env.rotateKeys(ns, bucket.name, { mode: 'recreate', gapMs: 6000 });
-    await waitUntil(async () => !(await secretExists(ns, bucket.secretName)), 20_000, () => 'the Secret was never deleted');
+    await waitUntil(
+      async () => !(await secretExists(ns, bucket.secretName)),
+      20_000,
+      () => 'the Secret was never deleted',
+    );
     // While it is gone: same files, still ready, still running.
     for (let i = 0; i < 6; i++) {
       assert.equal(renderedKeyId(sc), bucket.accessKeyId, 'the last good keys stay');
@@ -348,7 +418,11 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     await replaceToken(tokenFile, second);
     await core.deleteNamespacedSecret({ name: 'token-anchor-1', namespace: ns });
     const probe = `/api/v1/namespaces/${ns}/secrets/${bucket.secretName}`;
-    await waitUntil(async () => (await statusWithToken(first, probe)) === 401, 60_000, () => 'the old token still works');
+    await waitUntil(
+      async () => (await statusWithToken(first, probe)) === 401,
+      60_000,
+      () => 'the old token still works',
+    );
     assert.equal(await statusWithToken(second, probe), 200, 'the new token works');
     // Open watches were authenticated with the old token; cut them so every request is a new one.
     assert.ok(env.dropConnections() > 0);
@@ -370,12 +444,24 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
     const sc = await startSidecar(ns, bucket.name, { kubeconfig, env: { POD_NAME: 'app-ev', POD_NAMESPACE: ns, POD_UID: uid } });
     // The token goes stale before the kubelet's refresh lands: the open watch still delivers, Events are refused.
     await core.deleteNamespacedSecret({ name: 'anchor-ev-1', namespace: ns });
-    await waitUntil(async () => (await statusWithToken(first, `/api/v1/namespaces/${ns}/events`)) === 401, 60_000, () => 'the old token still works');
-    await core.replaceNamespacedSecret({ name: bucket.secretName, namespace: ns, body: { metadata: { name: bucket.secretName }, stringData: { BucketInfo: '[' } } });
+    await waitUntil(
+      async () => (await statusWithToken(first, `/api/v1/namespaces/${ns}/events`)) === 401,
+      60_000,
+      () => 'the old token still works',
+    );
+    await core.replaceNamespacedSecret({
+      name: bucket.secretName,
+      namespace: ns,
+      body: { metadata: { name: bucket.secretName }, stringData: { BucketInfo: '[' } },
+    });
     await sc.run.waitForLog(/cannot record Events on the pod, continuing without them/, 30_000);
     await replaceToken(tokenFile, await boundToken(ns, 'recorder', 'anchor-ev-2'));
     await rotateAndDeliver(sc, ns, bucket.name, { what: 'with a refreshed token after a refused Event', mode: 'in-place' });
-    await waitUntil(async () => (await podEvents(admin, ns, 'app-ev')).some((e) => e.reason === 'CredentialsRotated'), 20_000, () => 'no CredentialsRotated Event after the token was refreshed');
+    await waitUntil(
+      async () => (await podEvents(admin, ns, 'app-ev')).some((e) => e.reason === 'CredentialsRotated'),
+      20_000,
+      () => 'no CredentialsRotated Event after the token was refreshed',
+    );
     await sc.run.waitForLog(/recording Events on the pod again/, 5_000);
     const run = await sc.stop();
     assert.equal(run.code, 0, run.stderr);
@@ -400,7 +486,13 @@ async function boundToken(ns: string, sa: string, anchor: string): Promise<strin
   const res = await core.createNamespacedServiceAccountToken({
     name: sa,
     namespace: ns,
-    body: { spec: { audiences: [], expirationSeconds: 3600, boundObjectRef: { kind: 'Secret', apiVersion: 'v1', name: anchor, uid: secret.metadata?.uid } } },
+    body: {
+      spec: {
+        audiences: [],
+        expirationSeconds: 3600,
+        boundObjectRef: { kind: 'Secret', apiVersion: 'v1', name: anchor, uid: secret.metadata?.uid },
+      },
+    },
   });
   const token = res.status?.token;
   assert.ok(token !== undefined && token !== '', 'TokenRequest gave a token');
@@ -411,7 +503,10 @@ async function boundToken(ns: string, sa: string, anchor: string): Promise<strin
 async function watchFrom(ns: string, resourceVersion: string): Promise<string> {
   const options: RequestOptions = { agent: false };
   await admin.applyToHTTPSOptions(options);
-  const url = new URL(`/api/v1/namespaces/${ns}/secrets?watch=1&timeoutSeconds=5&resourceVersion=${resourceVersion}`, env.controlPlane.apiserverUrl);
+  const url = new URL(
+    `/api/v1/namespaces/${ns}/secrets?watch=1&timeoutSeconds=5&resourceVersion=${resourceVersion}`,
+    env.controlPlane.apiserverUrl,
+  );
   return new Promise((resolve, reject) => {
     const req = request(url, options, (res) => {
       let body = '';
@@ -435,7 +530,12 @@ function badUpdateIn(body: string): string | null | undefined {
  * A service account with `rules`, and a kubeconfig whose user reads its token from a file, as a
  * projected token volume is read; the token is bound to the Secret `anchor` (deleting it invalidates the token).
  */
-async function tokenFileKubeconfig(ns: string, sa: string, rules: V1PolicyRule[], anchor: string): Promise<{ kubeconfig: string; tokenFile: string; token: string }> {
+async function tokenFileKubeconfig(
+  ns: string,
+  sa: string,
+  rules: V1PolicyRule[],
+  anchor: string,
+): Promise<{ kubeconfig: string; tokenFile: string; token: string }> {
   const saKubeconfig = await env.serviceAccountKubeconfig(ns, sa, rules);
   const token = await boundToken(ns, sa, anchor);
   const tokenFile = join(work, `token-${ns}-${sa}`);

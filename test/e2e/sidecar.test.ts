@@ -19,7 +19,17 @@ import { clearSecretVolume, writeSecretVolume } from '../env/kubelet-volume.js';
 import { freePort, waitUntil } from '../env/process.js';
 import { listProbe, s3Client } from '../env/s3-probe.js';
 import { REPO_ROOT, requireProgram } from '../env/tools.js';
-import { assertRunClean, createPod, knownSecrets, podEvents, rememberKeys, runCli, startCli, transcripts, type Running } from './cli-runs.js';
+import {
+  assertRunClean,
+  createPod,
+  knownSecrets,
+  podEvents,
+  rememberKeys,
+  runCli,
+  startCli,
+  transcripts,
+  type Running,
+} from './cli-runs.js';
 
 let env: TestEnv;
 let ns: string;
@@ -40,7 +50,8 @@ after(async () => {
 function assertNoKeyMaterial(): void {
   assert.ok(transcripts.length >= 6, `runs recorded: ${transcripts.length}`);
   for (const run of transcripts) {
-    for (const value of knownSecrets) assert.ok(!run.stdout.includes(value) && !run.stderr.includes(value), 'a key or the token reached the output');
+    for (const value of knownSecrets)
+      assert.ok(!run.stdout.includes(value) && !run.stderr.includes(value), 'a key or the token reached the output');
     // A usage error is printed before logging starts: plain text, by design.
     if (run.code !== 2) assertRunClean(run);
   }
@@ -145,11 +156,23 @@ describe('bucket-agent sidecar, api source', () => {
     const pod = 'app-rot';
     const uid = await createPod(env.controlPlane.adminKubeConfig(), ns, pod);
     const sidecar = await startSidecar(
-      [...apiArgs('rot'), '--notify', `signal:HUP:${counter.name}`, '--notify', `http:POST:${reload.url}`, '--notify', `exec:echo "$BUCKET_AGENT_ALIASES" >> ${execLog}`],
+      [
+        ...apiArgs('rot'),
+        '--notify',
+        `signal:HUP:${counter.name}`,
+        '--notify',
+        `http:POST:${reload.url}`,
+        '--notify',
+        `exec:echo "$BUCKET_AGENT_ALIASES" >> ${execLog}`,
+      ],
       { env: { POD_NAME: pod, POD_NAMESPACE: ns, POD_UID: uid } },
     );
     await waitForKeys(sidecar.out, bucket.accessKeyId, 'first render');
-    await waitUntil(async () => (await status(`${sidecar.health}/readyz`)).code === 200, 10_000, () => 'readyz never 200');
+    await waitUntil(
+      async () => (await status(`${sidecar.health}/readyz`)).code === 200,
+      10_000,
+      () => 'readyz never 200',
+    );
     assert.equal(counter.count(), 0, 'no notification for the first render: the app has not started');
     const awsEnv = { AWS_CONFIG_FILE: join(sidecar.out, 'aws/config'), AWS_SHARED_CREDENTIALS_FILE: join(sidecar.out, 'aws/credentials') };
     let previous = bucket;
@@ -157,9 +180,17 @@ describe('bucket-agent sidecar, api source', () => {
       const rotation = await env.rotateKeys(ns, 'rot', { mode: i % 2 === 0 ? 'in-place' : 'recreate', graceMs: 200 });
       rememberKeys(rotation);
       await waitForKeys(sidecar.out, rotation.accessKeyId, `rotation ${i}`);
-      await waitUntil(() => counter.count() >= i && reload.calls() >= i && (readFileSync(execLog, 'utf8').match(/rot/g) ?? []).length >= i, 20_000, () => `rotation ${i}: signal ${counter.count()}, http ${reload.calls()}`);
+      await waitUntil(
+        () => counter.count() >= i && reload.calls() >= i && (readFileSync(execLog, 'utf8').match(/rot/g) ?? []).length >= i,
+        20_000,
+        () => `rotation ${i}: signal ${counter.count()}, http ${reload.calls()}`,
+      );
       await rotation.revoked;
-      assert.notEqual(await listProbe(s3Client(env.s3Endpoint, previous), bucket.bucketName), 'OK', `rotation ${i}: the old key is revoked`);
+      assert.notEqual(
+        await listProbe(s3Client(env.s3Endpoint, previous), bucket.bucketName),
+        'OK',
+        `rotation ${i}: the old key is revoked`,
+      );
       if (i % 5 === 0 || i === 1) {
         const ls = await awsLs(rotation, awsEnv);
         assert.equal(ls.code, 0, `rotation ${i}: aws CLI with the rendered files: ${ls.stderr}`);
@@ -173,7 +204,10 @@ describe('bucket-agent sidecar, api source', () => {
     assert.match(metrics, /^bucket_agent_notify_total\{kind="signal",outcome="ok"\} 20$/m);
     for (const value of knownSecrets) assert.ok(!metrics.includes(value), 'no key in /metrics');
     const events = await podEvents(env.controlPlane.adminKubeConfig(), ns, pod);
-    assert.ok(events.some((e) => e.reason === 'CredentialsRotated'), 'rotations are recorded as Events');
+    assert.ok(
+      events.some((e) => e.reason === 'CredentialsRotated'),
+      'rotations are recorded as Events',
+    );
     for (const value of knownSecrets) assert.ok(!JSON.stringify(events).includes(value), 'no key in Events');
   });
 
@@ -192,7 +226,11 @@ describe('bucket-agent sidecar, api source', () => {
       // The old key keeps working for a few seconds, as in COSI; the app re-fetches every second.
       const rotation = await env.rotateKeys(ns, 'sdk', { graceMs: 5_000 });
       rememberKeys(rotation);
-      await waitUntil(() => app.signedWith().has(rotation.accessKeyId), 30_000, () => `rotation ${i}: the app never signed with the new key`);
+      await waitUntil(
+        () => app.signedWith().has(rotation.accessKeyId),
+        30_000,
+        () => `rotation ${i}: the app never signed with the new key`,
+      );
       await rotation.revoked;
       const done = app.ops();
       await app.waitForOps(done + 5);
@@ -208,11 +246,16 @@ describe('bucket-agent sidecar, api source', () => {
   it('the credentials endpoint refuses a missing or wrong token and unknown aliases, and never logs the token', async () => {
     await provisioned('ep');
     const sidecar = await startSidecar(apiArgs('ep'), { credentials: true });
-    await waitUntil(() => existsSync(join(sidecar.out, 'aws/container-token')), 30_000, () => 'no token file');
+    await waitUntil(
+      () => existsSync(join(sidecar.out, 'aws/container-token')),
+      30_000,
+      () => 'no token file',
+    );
     const token = readFileSync(join(sidecar.out, 'aws/container-token'), 'utf8');
     knownSecrets.add(token);
     const url = `${sidecar.credentials ?? ''}/v1/credentials`;
-    const get = async (path: string, auth?: string): Promise<number> => (await fetch(`${url}/${path}`, { headers: auth === undefined ? {} : { Authorization: auth } })).status;
+    const get = async (path: string, auth?: string): Promise<number> =>
+      (await fetch(`${url}/${path}`, { headers: auth === undefined ? {} : { Authorization: auth } })).status;
     assert.equal(await get('ep'), 401);
     assert.equal(await get('ep', 'wrong-token'), 403);
     assert.equal(await get('nope', token), 404);
@@ -228,10 +271,23 @@ describe('bucket-agent sidecar, volume source (a directory updated as the kubele
     const volume = join(secrets, 'bucket-vol');
     mkdirSync(volume, { recursive: true });
     const execLog = join(env.runDir, 'vol-exec.log');
-    const sidecar = await startSidecar(['--source', 'volume', '--secrets-dir', secrets, '--bucket', 'vol', '--no-verify', '--notify', `exec:echo x >> ${execLog}`]);
+    const sidecar = await startSidecar([
+      '--source',
+      'volume',
+      '--secrets-dir',
+      secrets,
+      '--bucket',
+      'vol',
+      '--no-verify',
+      '--notify',
+      `exec:echo x >> ${execLog}`,
+    ]);
     await sidecar.running.waitForLog(/following credentials through Secret volumes/);
     assert.equal((await status(`${sidecar.health}/readyz`)).code, 503, 'not ready before the kubelet fills the volume');
-    const keys = (i: number): { accessKeyId: string; secretAccessKey: string } => ({ accessKeyId: `AKIAVOLUME${i}${randomBytes(5).toString('hex')}`, secretAccessKey: randomBytes(20).toString('base64url') });
+    const keys = (i: number): { accessKeyId: string; secretAccessKey: string } => ({
+      accessKeyId: `AKIAVOLUME${i}${randomBytes(5).toString('hex')}`,
+      secretAccessKey: randomBytes(20).toString('base64url'),
+    });
     const write = (k: { accessKeyId: string; secretAccessKey: string }): void => {
       rememberKeys(k);
       writeSecretVolume(volume, { BucketInfo: bucketInfo(k) });
@@ -243,7 +299,11 @@ describe('bucket-agent sidecar, volume source (a directory updated as the kubele
     const second = keys(2);
     write(second);
     await waitForKeys(sidecar.out, second.accessKeyId, 'volume swap');
-    await waitUntil(() => existsSync(execLog) && readFileSync(execLog, 'utf8').split('\n').length > 1, 10_000, () => 'volume: notify not run');
+    await waitUntil(
+      () => existsSync(execLog) && readFileSync(execLog, 'utf8').split('\n').length > 1,
+      10_000,
+      () => 'volume: notify not run',
+    );
     clearSecretVolume(volume);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.ok(credentialsFile(sidecar.out).includes(second.accessKeyId), 'the last good files stay while the Secret is gone');
@@ -257,7 +317,22 @@ describe('bucket-agent sidecar, volume source (a directory updated as the kubele
     const volume = join(secrets, 'bucket-ivol');
     mkdirSync(volume, { recursive: true });
     const out = join(env.runDir, 'init-vol-out');
-    const running = startCli(['init', '--source', 'volume', '--secrets-dir', secrets, '--bucket', 'ivol', '--no-verify', '--out', out, '--log-format', 'json', '--timeout', '60s']);
+    const running = startCli([
+      'init',
+      '--source',
+      'volume',
+      '--secrets-dir',
+      secrets,
+      '--bucket',
+      'ivol',
+      '--no-verify',
+      '--out',
+      out,
+      '--log-format',
+      'json',
+      '--timeout',
+      '60s',
+    ]);
     await running.waitForLog(/waiting for Secret bucket-ivol/);
     const k = { accessKeyId: `AKIAINITVOL${randomBytes(5).toString('hex')}`, secretAccessKey: randomBytes(20).toString('base64url') };
     rememberKeys(k);
@@ -275,7 +350,13 @@ describe('bucket-agent sidecar, volume source (a directory updated as the kubele
 });
 
 function bucketInfo(k: { accessKeyId: string; secretAccessKey: string }): string {
-  const spec = { bucketName: 'vol-bucket', authenticationType: 'KEY', secretS3: { endpoint: 'http://127.0.0.1:9', region: '', accessKeyID: k.accessKeyId, accessSecretKey: k.secretAccessKey }, secretAzure: null, protocols: ['s3'] };
+  const spec = {
+    bucketName: 'vol-bucket',
+    authenticationType: 'KEY',
+    secretS3: { endpoint: 'http://127.0.0.1:9', region: '', accessKeyID: k.accessKeyId, accessSecretKey: k.secretAccessKey },
+    secretAzure: null,
+    protocols: ['s3'],
+  };
   return JSON.stringify({ metadata: { name: 'bc-vol' }, spec });
 }
 
@@ -345,7 +426,12 @@ function startSdkApp(bucket: ProvisionedBucket, endpointEnv: Record<string, stri
   return {
     ops: () => state.ops,
     signedWith: () => keys,
-    waitForOps: (n) => waitUntil(() => state.ops >= n, 60_000, () => `app reached ${state.ops} of ${n} operations (failures ${state.failures}: ${state.lastError})`),
+    waitForOps: (n) =>
+      waitUntil(
+        () => state.ops >= n,
+        60_000,
+        () => `app reached ${state.ops} of ${n} operations (failures ${state.failures}: ${state.lastError})`,
+      ),
     stop: async () => {
       child.kill('SIGTERM');
       await exited;

@@ -16,7 +16,10 @@ import { startTestEnv } from '../env/index.js';
 function children(): string[] {
   const ps = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
   // ps lists the ps it runs itself, and exits 1 when it finds nothing else.
-  return ps.stdout.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.endsWith(' ps'));
+  return ps.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.endsWith(' ps'));
 }
 
 /** Listening servers and open sockets of this process (the control plane's proxy is one). */

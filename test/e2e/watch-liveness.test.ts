@@ -175,7 +175,11 @@ describe('one connection per concern on the real apiserver', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const got = await client.get<KubeObject>(SECRETS, ns, 'bucket-x');
     assert.equal(valueOf(got), 'v1');
-    await client.create(EVENTS, ns, buildEvent({ name: 'app', namespace: ns, uid: undefined }, 'Normal', 'Test', 'sent while another request hangs'));
+    await client.create(
+      EVENTS,
+      ns,
+      buildEvent({ name: 'app', namespace: ns, uid: undefined }, 'Normal', 'Test', 'sent while another request hangs'),
+    );
     assert.equal(longPollDone, false, 'both answered while the long poll was still open');
     const events = await direct.listNamespacedEvent({ namespace: ns });
     assert.ok(events.items.some((e) => e.reason === 'Test'));

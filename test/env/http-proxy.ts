@@ -84,5 +84,7 @@ function authorized(req: http.IncomingMessage, credentials: HttpProxyOptions['cr
 }
 
 function headerLines(headers: Record<string, string>): string {
-  return Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  return Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
 }

@@ -90,7 +90,15 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
 
 // A plain function rather than a class so the object stays a simple record of closures.
 // eslint-disable-next-line max-params
-function assemble(runDir: string, cp: ControlPlane, s3: Seaweed, tls: TlsProxy, provisioner: Provisioner, caFile: string, stop: () => Promise<void>): TestEnv {
+function assemble(
+  runDir: string,
+  cp: ControlPlane,
+  s3: Seaweed,
+  tls: TlsProxy,
+  provisioner: Provisioner,
+  caFile: string,
+  stop: () => Promise<void>,
+): TestEnv {
   let stopped: Promise<void> | undefined;
   return {
     kubeconfigPath: cp.kubeconfigPath,

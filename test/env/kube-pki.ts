@@ -78,8 +78,22 @@ async function issue(dir: string, ca: KeyPair, req: CertRequest): Promise<KeyPai
   await openssl(['req', '-new', '-key', `${base}.key`, '-subj', subject(req), '-out', `${base}.csr`]);
   await writeFile(`${base}.ext`, extensions(req));
   await openssl([
-    'x509', '-req', '-in', `${base}.csr`, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-set_serial', serial(),
-    '-days', VALID_DAYS, '-extfile', `${base}.ext`, '-out', `${base}.crt`,
+    'x509',
+    '-req',
+    '-in',
+    `${base}.csr`,
+    '-CA',
+    ca.certFile,
+    '-CAkey',
+    ca.keyFile,
+    '-set_serial',
+    serial(),
+    '-days',
+    VALID_DAYS,
+    '-extfile',
+    `${base}.ext`,
+    '-out',
+    `${base}.crt`,
   ]);
   return readPair(`${base}.crt`, `${base}.key`);
 }
@@ -90,9 +104,21 @@ export async function createTestCa(dir: string): Promise<TestCa> {
   const keyFile = join(dir, 'ca.key');
   await openssl(['genpkey', ...KEY_ARGS, '-out', keyFile]);
   await openssl([
-    'req', '-x509', '-new', '-key', keyFile, '-subj', '/CN=bucket-agent-test-ca', '-days', VALID_DAYS,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-out', certFile,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    keyFile,
+    '-subj',
+    '/CN=bucket-agent-test-ca',
+    '-days',
+    VALID_DAYS,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    certFile,
   ]);
   const ca = await readPair(certFile, keyFile);
   return { dir, ca, issue: (req) => issue(dir, ca, req) };

@@ -1,11 +1,5 @@
 import { join } from 'node:path';
-import {
-  ApiException,
-  CoreV1Api,
-  RbacAuthorizationV1Api,
-  type KubeConfig,
-  type V1PolicyRule,
-} from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { writeKubeconfig } from './kube-config.js';
 
 /** Ignores 409 AlreadyExists, so setup helpers can be called twice with the same names. */
@@ -27,9 +21,7 @@ async function createIfMissing(create: () => Promise<unknown>): Promise<void> {
 export async function ensureNamespace(admin: KubeConfig, name: string): Promise<void> {
   const core = admin.makeApiClient(CoreV1Api);
   await createIfMissing(() => core.createNamespace({ body: { metadata: { name } } }));
-  await createIfMissing(() =>
-    core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } }),
-  );
+  await createIfMissing(() => core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } }));
 }
 
 export interface ServiceAccountRequest {

@@ -66,7 +66,21 @@ export function runKubectl(c: CorpusCase, home: string): Promise<Run> {
 }
 
 export function runOurs(c: CorpusCase, home: string, out: string, { bucket = BUCKET, timeout = '20s' } = {}): Promise<Run> {
-  const args = [BIN, 'init', '--bucket', bucket, '--kubeconfig', c.kubeconfig, '--no-verify', '--timeout', timeout, '--out', out, '--log-format', 'json'];
+  const args = [
+    BIN,
+    'init',
+    '--bucket',
+    bucket,
+    '--kubeconfig',
+    c.kubeconfig,
+    '--no-verify',
+    '--timeout',
+    timeout,
+    '--out',
+    out,
+    '--log-format',
+    'json',
+  ];
   return run(process.execPath, args, caseEnv(c, home));
 }
 
@@ -83,8 +97,11 @@ export function ourError(result: Run): string {
 
 /** A non-loopback IPv4 address of this machine: Go's env proxies skip loopback servers. */
 function lanAddress(): string {
-  const found = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
-  if (found === undefined) throw new Error('the environment-proxy cases need a non-loopback IPv4 address on this machine (ip addr); none found');
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+  if (found === undefined)
+    throw new Error('the environment-proxy cases need a non-loopback IPv4 address on this machine (ip addr); none found');
   return found.address;
 }
 
@@ -143,13 +160,23 @@ export async function startDifferential(logDir: string): Promise<Differential> {
     await cp.createNamespace(namespace);
     const core = cp.adminKubeConfig().makeApiClient(CoreV1Api);
     const createSecret = async (name: string): Promise<void> => {
-      const data = secretData({ namespace, name, bucketName: `${name}-0001`, secretName: `bucket-${name}`, layout: 'bucketinfo', endpoint: 'https://s3.example:8443', ...KEYS });
+      const data = secretData({
+        namespace,
+        name,
+        bucketName: `${name}-0001`,
+        secretName: `bucket-${name}`,
+        layout: 'bucketinfo',
+        endpoint: 'https://s3.example:8443',
+        ...KEYS,
+      });
       await core.createNamespacedSecret({ namespace, body: { metadata: { name: `bucket-${name}`, namespace }, stringData: data } });
     };
     await createSecret(BUCKET);
     const admin = JSON.parse(readFileSync(cp.kubeconfigPath, 'utf8')) as AdminConfig;
     const decode = (text: string | undefined): string => Buffer.from(text ?? '', 'base64').toString('utf8');
-    const sa = JSON.parse(readFileSync(await cp.serviceAccountKubeconfig(namespace, 'reader', READER_RULES), 'utf8')) as { users: { user: { token: string } }[] };
+    const sa = JSON.parse(readFileSync(await cp.serviceAccountKubeconfig(namespace, 'reader', READER_RULES), 'utf8')) as {
+      users: { user: { token: string } }[];
+    };
     const token = sa.users[0]?.user.token ?? '';
     const server = admin.clusters[0]?.cluster.server ?? '';
     const port = Number(new URL(server).port);
@@ -159,7 +186,12 @@ export async function startDifferential(logDir: string): Promise<Differential> {
     const proxy = await startHttpProxy({ hosts: { 'kubernetes.default.svc': '127.0.0.1' } });
     const authProxy = await startHttpProxy({ credentials: { user: PROXY_USER, password: PROXY_PASSWORD } });
     const kubectlProxy = await startKubectlProxy(cp.kubeconfigPath);
-    closers.push(() => lan.close(), () => proxy.close(), () => authProxy.close(), () => kubectlProxy.stop());
+    closers.push(
+      () => lan.close(),
+      () => proxy.close(),
+      () => authProxy.close(),
+      () => kubectlProxy.stop(),
+    );
     const certPem = decode(admin.users[0]?.user['client-certificate-data']);
     const keyPem = decode(admin.users[0]?.user['client-key-data']);
     const corpus = await buildCorpus({
@@ -178,7 +210,13 @@ export async function startDifferential(logDir: string): Promise<Differential> {
       proxy,
       authProxy,
     });
-    const secrets = [token, keyPem.split('\n')[1] ?? keyPem, Buffer.from(keyPem).toString('base64').slice(0, 40), PROXY_PASSWORD, KEYS.secretAccessKey];
+    const secrets = [
+      token,
+      keyPem.split('\n')[1] ?? keyPem,
+      Buffer.from(keyPem).toString('base64').slice(0, 40),
+      PROXY_PASSWORD,
+      KEYS.secretAccessKey,
+    ];
     return { controlPlane: cp, work, namespace, bucket: BUCKET, corpus, secrets, createSecret, stop };
   } catch (err) {
     await stop();

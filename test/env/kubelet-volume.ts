@@ -12,7 +12,20 @@
  * The kubelet skips a payload identical to the current generation; `force` writes it anyway, as a
  * fresh generation, to check that readers do not report a swap that changed nothing.
  */
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export type VolumePayload = Readonly<Record<string, Buffer | string>>;

@@ -176,7 +176,12 @@ export class Provisioner {
     if (this.claimed.has(key(namespace, name)) || obj.metadata?.deletionTimestamp !== undefined) return;
     const waiter = this.waiters.get(key(namespace, name));
     const done = this.provision(namespace, name, optionsOf(obj.metadata?.annotations ?? {}));
-    void this.track(done.then((b) => waiter?.resolve(b), (err: unknown) => waiter?.reject(err)));
+    void this.track(
+      done.then(
+        (b) => waiter?.resolve(b),
+        (err: unknown) => waiter?.reject(err),
+      ),
+    );
   }
 
   private async provision(namespace: string, name: string, opts: BucketOptions): Promise<ProvisionedBucket> {
@@ -184,7 +189,12 @@ export class Provisioner {
     const bucketName = `bucket-${randomUUID()}`;
     const identity = `${bucketName}-g0`;
     this.claimed.add(key(namespace, name));
-    if (opts.bucketObject !== false) await this.setReady(namespace, name, { status: 'False', reason: 'Provisioning', message: 'waiting for the bucket and its credentials' });
+    if (opts.bucketObject !== false)
+      await this.setReady(namespace, name, {
+        status: 'False',
+        reason: 'Provisioning',
+        message: 'waiting for the bucket and its credentials',
+      });
     await this.deps.s3.createBucket(bucketName);
     const keys = await this.deps.s3.createIdentity(identity, bucketName);
     const secretName = secretNameFor(name, layout, opts.user);
@@ -199,11 +209,22 @@ export class Provisioner {
   private async writeLater(bucket: Omit<ProvisionedBucket, 'secretWritten'>, opts: BucketOptions): Promise<void> {
     await this.delay(opts.secretDelayMs ?? 0);
     await this.core.createNamespacedSecret({ namespace: bucket.namespace, body: this.secretFor(bucket) });
-    if (opts.bucketObject !== false) await this.setReady(bucket.namespace, bucket.name, { status: 'True', reason: 'Provisioned', message: 'bucket and credentials are ready' });
+    if (opts.bucketObject !== false)
+      await this.setReady(bucket.namespace, bucket.name, {
+        status: 'True',
+        reason: 'Provisioned',
+        message: 'bucket and credentials are ready',
+      });
   }
 
   private secretFor(b: Omit<ProvisionedBucket, 'secretWritten'>): V1Secret {
-    return { apiVersion: 'v1', kind: 'Secret', metadata: { name: b.secretName, namespace: b.namespace }, type: 'Opaque', stringData: secretData(b) };
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: b.secretName, namespace: b.namespace },
+      type: 'Opaque',
+      stringData: secretData(b),
+    };
   }
 
   private async setReady(namespace: string, name: string, ready: ReadyCondition): Promise<void> {

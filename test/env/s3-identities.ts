@@ -31,12 +31,7 @@ const SAFE_TOKEN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Keys go on a shell line too: the base64 alphabet plus `=` is safe there. */
 const SAFE_KEY = /^[A-Za-z0-9/+=]+$/;
 
-export async function putBucketUser(
-  target: WeedShellTarget,
-  name: string,
-  bucket: string,
-  keys: S3Keys,
-): Promise<void> {
+export async function putBucketUser(target: WeedShellTarget, name: string, bucket: string, keys: S3Keys): Promise<void> {
   assertToken('identity name', name, SAFE_TOKEN);
   assertToken('bucket name', bucket, SAFE_TOKEN);
   assertToken('access key', keys.accessKeyId, SAFE_KEY);
@@ -62,11 +57,7 @@ function assertToken(what: string, value: string, pattern: RegExp): void {
  * exits 1 when a command failed; its output, with `secrets` masked, goes into the error because
  * s3.configure echoes the whole identity, keys included.
  */
-export async function runWeedShell(
-  target: WeedShellTarget,
-  script: string,
-  secrets: readonly string[],
-): Promise<string> {
+export async function runWeedShell(target: WeedShellTarget, script: string, secrets: readonly string[]): Promise<string> {
   const args = ['shell', `-master=${target.master}`, `-filer=${target.filer}`];
   const child = spawn(target.weed, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';

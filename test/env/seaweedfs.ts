@@ -150,7 +150,16 @@ async function allocatePorts(): Promise<SeaweedPorts> {
   const taken = new Set<number>();
   while (taken.size < 10) taken.add(await freePort());
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc, admin, adminGrpc] = [...taken] as [
-    number, number, number, number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   return { master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc, admin, adminGrpc };
 }
@@ -267,12 +276,7 @@ async function withTimeout<T>(work: Promise<T>, ms: number, describe: () => stri
 }
 
 /** Polls with the identity's own key until the server knows it (accepted) or no longer does (rejected). */
-async function waitForKey(
-  endpoint: string,
-  record: IdentityRecord,
-  want: 'accepted' | 'rejected',
-  proc: ManagedProcess,
-): Promise<void> {
+async function waitForKey(endpoint: string, record: IdentityRecord, want: 'accepted' | 'rejected', proc: ManagedProcess): Promise<void> {
   const client = s3Client(endpoint, record.keys);
   let last = '';
   await waitUntil(

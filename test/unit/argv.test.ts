@@ -41,13 +41,19 @@ function optionsOf(parsed: ParsedCommandLine): Record<string, Options> {
 /** The option values yargs produced, by declared name (yargs adds camelCase copies, `_` and `$0`). */
 function declared(parsed: ParsedCommandLine): Record<string, unknown> {
   const args = parsed.args as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(optionsOf(parsed)).filter((k) => args[k] !== undefined).map((k) => [k, args[k]]));
+  return Object.fromEntries(
+    Object.keys(optionsOf(parsed))
+      .filter((k) => args[k] !== undefined)
+      .map((k) => [k, args[k]]),
+  );
 }
 
 async function assertSameAsYargs(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<void> {
   const ours = fast(argv, env);
   assert.ok(ours !== undefined, `fast path declined ${JSON.stringify({ argv, env })}`);
-  const theirs = await viaYargs(argv, env).catch((err: unknown) => assert.fail(`yargs refused what the fast path took: ${JSON.stringify({ argv, env })}: ${String(err)}`));
+  const theirs = await viaYargs(argv, env).catch((err: unknown) =>
+    assert.fail(`yargs refused what the fast path took: ${JSON.stringify({ argv, env })}: ${String(err)}`),
+  );
   assert.ok(theirs !== undefined, `yargs ran no command for ${JSON.stringify(argv)}`);
   assert.equal(ours.command, theirs.command);
   assert.deepEqual(ours.args, declared(theirs), JSON.stringify({ argv, env }));
@@ -55,11 +61,37 @@ async function assertSameAsYargs(argv: string[], env: NodeJS.ProcessEnv = {}): P
 
 describe('strict argv fast path', () => {
   const plain: [string, string[], NodeJS.ProcessEnv?][] = [
-    ['the bench and init-container line', ['init', '--kubeconfig', '/k', '--namespace', 'ns', '--bucket', 'bench', '--no-verify', '--out', '/o', '--log-level', 'warn', '--log-format', 'json']],
+    [
+      'the bench and init-container line',
+      [
+        'init',
+        '--kubeconfig',
+        '/k',
+        '--namespace',
+        'ns',
+        '--bucket',
+        'bench',
+        '--no-verify',
+        '--out',
+        '/o',
+        '--log-level',
+        'warn',
+        '--log-format',
+        'json',
+      ],
+    ],
     ['the README example', ['render', '--secret-file', 'examples/bucket-backup-prod.yaml', '--out', './out']],
     ['stdin dash attached', ['render', '--secret-file=-', '--out', 'o', '--formats', 'aws,env', '--formats', 'mc']],
-    ['everything from the environment', ['init'], { BUCKET_AGENT_BUCKET: 'a=b,c', BUCKET_AGENT_OUT: '/bucket', BUCKET_AGENT_VERIFY: 'false' }],
-    ['flags win over variables', ['init', '--bucket', 'x', '--out', '/o', '--verify'], { BUCKET_AGENT_VERIFY: 'false', BUCKET_AGENT_OUT: '/env' }],
+    [
+      'everything from the environment',
+      ['init'],
+      { BUCKET_AGENT_BUCKET: 'a=b,c', BUCKET_AGENT_OUT: '/bucket', BUCKET_AGENT_VERIFY: 'false' },
+    ],
+    [
+      'flags win over variables',
+      ['init', '--bucket', 'x', '--out', '/o', '--verify'],
+      { BUCKET_AGENT_VERIFY: 'false', BUCKET_AGENT_OUT: '/env' },
+    ],
     ['last of --verify/--no-verify wins', ['init', '--bucket', 'x', '--out', '/o', '--no-verify', '--verify']],
     ['modes, ids and empty values', ['render', '--secret-file', 's', '--out', '', '--file-mode', '0400', '--uid', '1000', '--gid=0']],
   ];
@@ -124,7 +156,27 @@ function pick<T>(random: Random, items: readonly T[]): T {
   return item;
 }
 
-const VALUES = ['a', 'b=c', 'a,b', '', '-', '-x', '0440', '1000', 'true', 'false', 'with space', 'json', 'pretty', 'info', 'warn', 'aws,env', 'é', '=', '--x'];
+const VALUES = [
+  'a',
+  'b=c',
+  'a,b',
+  '',
+  '-',
+  '-x',
+  '0440',
+  '1000',
+  'true',
+  'false',
+  'with space',
+  'json',
+  'pretty',
+  'info',
+  'warn',
+  'aws,env',
+  'é',
+  '=',
+  '--x',
+];
 
 function generate(random: Random): { argv: string[]; env: NodeJS.ProcessEnv } {
   const command = random() < 0.95 ? pick(random, COMMANDS) : undefined;
@@ -132,7 +184,8 @@ function generate(random: Random): { argv: string[]; env: NodeJS.ProcessEnv } {
   const names = [...Object.keys(options), 'help', 'bogus', 'logLevel'];
   const argv = [command?.name ?? pick(random, ['', 'rendr', '--help'])];
   // Required flags first most of the time, so many lines are complete.
-  for (const [name, option] of Object.entries(options)) if (option.demandOption !== undefined && random() < 0.8) argv.push(`--${name}`, pick(random, ['a', 'b', '/o']));
+  for (const [name, option] of Object.entries(options))
+    if (option.demandOption !== undefined && random() < 0.8) argv.push(`--${name}`, pick(random, ['a', 'b', '/o']));
   const count = Math.floor(random() * 5);
   for (let k = 0; k < count; k++) argv.push(...flag(random, pick(random, names), options));
   if (random() < 0.05) argv.push(pick(random, ['extra', '--', '-h']));

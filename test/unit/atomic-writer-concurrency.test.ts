@@ -23,7 +23,8 @@ const PASSES = 1;
  */
 function awaitReaderPasses(shared: Int32Array): void {
   const target = Atomics.load(shared, PASSES) + 2;
-  for (let seen = Atomics.load(shared, PASSES); seen < target; seen = Atomics.load(shared, PASSES)) Atomics.wait(shared, PASSES, seen, 1000);
+  for (let seen = Atomics.load(shared, PASSES); seen < target; seen = Atomics.load(shared, PASSES))
+    Atomics.wait(shared, PASSES, seen, 1000);
 }
 /** Files present in both sets, read by the reader on every pass. */
 const ALWAYS = ['aws/credentials', 'aws/config', 'env/backup.env'] as const;

@@ -57,11 +57,7 @@ function runChild(request: ChildRequest): ChildOutcome {
   const child =
     request.fileSizeBlocks === undefined
       ? spawnSync(childNode, nodeArgs, spawnOptions)
-      : spawnSync(
-          'bash',
-          ['-c', `ulimit -f ${request.fileSizeBlocks} && exec "$0" "$@"`, childNode, ...nodeArgs],
-          spawnOptions,
-        );
+      : spawnSync('bash', ['-c', `ulimit -f ${request.fileSizeBlocks} && exec "$0" "$@"`, childNode, ...nodeArgs], spawnOptions);
   assert.equal(child.status, 0, `writer child failed (${child.error?.message ?? `exit ${String(child.status)}`}): ${String(child.stderr)}`);
   return JSON.parse(String(child.stdout)) as ChildOutcome;
 }
@@ -74,7 +70,6 @@ function set(tag: string, extra: RenderedFile[] = []): RenderedFile[] {
     ...extra,
   ];
 }
-
 
 function assertRefused(outcome: ChildOutcome, pattern: RegExp): void {
   assert.equal(outcome.ok, false, 'the write must fail');

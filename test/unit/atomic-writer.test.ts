@@ -1,14 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  lstatSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  realpathSync,
-  statSync,
-  statfsSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, statfsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,8 +176,7 @@ describe('writeFileSet: rewrites', () => {
     const outDir = freshDir();
     const first = writeFileSet(outDir, SET_A);
     const file = join(outDir, 'aws/credentials');
-    const mtimes = (): bigint[] =>
-      [file, join(outDir, first.generation)].map((path) => statSync(path, { bigint: true }).mtimeNs);
+    const mtimes = (): bigint[] => [file, join(outDir, first.generation)].map((path) => statSync(path, { bigint: true }).mtimeNs);
     const before = mtimes();
     const snap = snapshotTree(outDir);
 
@@ -248,7 +238,13 @@ describe('writeFileSet: refusals leave everything as it was', () => {
     const cases: Array<[RenderedFile[], RegExp]> = [
       [[...SET_A, { path: 'aws/config', content: SECRET }], /twice/],
       [[...SET_A, { path: 'aws', content: SECRET }], /both a file and a directory/],
-      [[{ path: 'a/b', content: SECRET }, { path: 'a/b/c', content: SECRET }], /both a file and a directory/],
+      [
+        [
+          { path: 'a/b', content: SECRET },
+          { path: 'a/b/c', content: SECRET },
+        ],
+        /both a file and a directory/,
+      ],
       [[], /empty file set/],
     ];
     for (const [files, pattern] of cases) assert.throws(() => writeFileSet(outDir, files), isOutputError(pattern));
@@ -387,9 +383,6 @@ function renderSequence(outDir: string): Record<string, string> {
   assert.deepEqual(snapshotTree(outDir), before, 'a failed render leaves the previous files as they were');
   generations.push(writeFileSet(outDir, SET_A, noGrace).generation);
   assert.deepEqual(readVisible(outDir, SET_A), new Map(SET_A.map((f) => [f.path, f.content])));
-  const numbered = generations.reduce(
-    (text, name, i) => text.replaceAll(name, `..generation-${i}`),
-    JSON.stringify(snapshotTree(outDir)),
-  );
+  const numbered = generations.reduce((text, name, i) => text.replaceAll(name, `..generation-${i}`), JSON.stringify(snapshotTree(outDir)));
   return JSON.parse(numbered) as Record<string, string>;
 }

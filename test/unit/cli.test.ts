@@ -40,7 +40,12 @@ function secretWith(name: string, s3: Record<string, unknown>): string {
     metadata: { name: 'bc-x' },
     spec: { bucketName: 'bkt-1', authenticationType: 'KEY', secretS3: s3, secretAzure: null, protocols: ['s3'] },
   };
-  return JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'ns' }, stringData: { BucketInfo: JSON.stringify(info) } });
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: 'ns' },
+    stringData: { BucketInfo: JSON.stringify(info) },
+  });
 }
 
 describe('bucket-agent CLI', () => {
@@ -49,8 +54,14 @@ describe('bucket-agent CLI', () => {
     const r = cli(['render', '--secret-file', EXAMPLE, '--out', out, '--log-format', 'json']);
     assert.equal(r.code, 0, r.stderr);
     const paths = r.stdout.trim().split('\n');
-    assert.ok(paths.some((p) => p.endsWith('example/aws/credentials')), r.stdout);
-    assert.ok(paths.some((p) => p.endsWith('example/env/backup-prod.env')), r.stdout);
+    assert.ok(
+      paths.some((p) => p.endsWith('example/aws/credentials')),
+      r.stdout,
+    );
+    assert.ok(
+      paths.some((p) => p.endsWith('example/env/backup-prod.env')),
+      r.stdout,
+    );
     assert.match(readFileSync(join(out, 'aws/credentials'), 'utf8'), /\[backup-prod\]/);
     assert.equal(readlinkSync(join(out, 'aws')), '..data/aws');
     const log = JSON.parse(r.stderr.trim().split('\n').at(-1) ?? '{}') as { msg?: string; buckets?: string[] };
@@ -76,7 +87,13 @@ describe('bucket-agent CLI', () => {
       env: { BUCKET_AGENT_SECRET_FILE: '-', BUCKET_AGENT_OUT: out, BUCKET_AGENT_FORMATS: 'env,json', BUCKET_AGENT_ALIAS: 'prod' },
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n').map((p) => p.replace(/^.*env\//, 'env/').replace(/^.*json\//, 'json/')), ['env/prod.env', 'json/prod.json']);
+    assert.deepEqual(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((p) => p.replace(/^.*env\//, 'env/').replace(/^.*json\//, 'json/')),
+      ['env/prod.env', 'json/prod.json'],
+    );
   });
 
   it('reads stdin from --secret-file -', () => {
@@ -110,12 +127,28 @@ describe('bucket-agent CLI', () => {
     { name: 'unknown flag', args: ['render', '--secret-file', EXAMPLE, '--out', 'o', '--bogus'], message: /Unknown argument: bogus/ },
     { name: 'missing --out', args: ['render', '--secret-file', EXAMPLE], message: /Missing required argument: out/ },
     { name: 'no input', args: ['render', '--out', 'o'], message: /at least one --secret-file or --bucketinfo-file/ },
-    { name: 'unknown format', args: ['render', '--secret-file', EXAMPLE, '--out', 'o', '--formats', 'aws,ftp'], message: /unknown format ftp/ },
-    { name: 'bad mode', args: ['render', '--secret-file', EXAMPLE, '--out', 'o', '--file-mode', '999'], message: /--file-mode: "999" is not an octal file mode/ },
-    { name: 'bad uid', args: ['render', '--secret-file', EXAMPLE, '--out', 'o', '--uid', 'root'], message: /--uid: "root" is not a numeric id/ },
+    {
+      name: 'unknown format',
+      args: ['render', '--secret-file', EXAMPLE, '--out', 'o', '--formats', 'aws,ftp'],
+      message: /unknown format ftp/,
+    },
+    {
+      name: 'bad mode',
+      args: ['render', '--secret-file', EXAMPLE, '--out', 'o', '--file-mode', '999'],
+      message: /--file-mode: "999" is not an octal file mode/,
+    },
+    {
+      name: 'bad uid',
+      args: ['render', '--secret-file', EXAMPLE, '--out', 'o', '--uid', 'root'],
+      message: /--uid: "root" is not a numeric id/,
+    },
     { name: 'missing file', args: ['render', '--secret-file', 'nope.yaml', '--out', 'o'], message: /cannot read nope\.yaml: ENOENT/ },
     { name: 'bucketinfo without alias', args: ['render', '--bucketinfo-file', EXAMPLE, '--out', 'o'], message: /needs --alias/ },
-    { name: 'alias count mismatch', args: ['render', '--secret-file', EXAMPLE, '--secret-file', EXAMPLE, '--alias', 'a', '--out', 'o'], message: /--alias given 1 time\(s\) for 2 input\(s\)/ },
+    {
+      name: 'alias count mismatch',
+      args: ['render', '--secret-file', EXAMPLE, '--secret-file', EXAMPLE, '--alias', 'a', '--out', 'o'],
+      message: /--alias given 1 time\(s\) for 2 input\(s\)/,
+    },
   ];
   for (const c of usage) {
     it(`exits 2 on ${c.name}`, () => {
@@ -130,7 +163,15 @@ describe('bucket-agent CLI', () => {
     cli(['render', '--secret-file', EXAMPLE, '--out', out]);
     const before = readFileSync(join(out, 'aws/credentials'));
     const bad = join(work, 'bad.json');
-    writeFileSync(bad, secretWith('bucket-backup-prod', { endpoint: 'https://s3', region: '', accessKeyID: EXAMPLE_KEYS[0], accessSecretKey: `${HOSTILE_SECRET}\n[x]` }));
+    writeFileSync(
+      bad,
+      secretWith('bucket-backup-prod', {
+        endpoint: 'https://s3',
+        region: '',
+        accessKeyID: EXAMPLE_KEYS[0],
+        accessSecretKey: `${HOSTILE_SECRET}\n[x]`,
+      }),
+    );
     const r = cli(['render', '--secret-file', bad, '--out', out]);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /secret ns\/bucket-backup-prod: BucketInfo\.spec\.secretS3\.accessSecretKey: contains a control character/);
@@ -139,7 +180,10 @@ describe('bucket-agent CLI', () => {
 
   it('exits 3 naming the field when a format cannot carry a value', () => {
     const bad = join(work, 'hostile.json');
-    writeFileSync(bad, secretWith('bucket-hostile', { endpoint: 'https://s3', region: '', accessKeyID: 'AK', accessSecretKey: ` ${HOSTILE_SECRET} ` }));
+    writeFileSync(
+      bad,
+      secretWith('bucket-hostile', { endpoint: 'https://s3', region: '', accessKeyID: 'AK', accessSecretKey: ` ${HOSTILE_SECRET} ` }),
+    );
     const r = cli(['render', '--secret-file', bad, '--out', join(work, 'hostile'), '--formats', 'aws']);
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /secretAccessKey/);

@@ -46,7 +46,18 @@ function get(url: string, headers: http.OutgoingHttpHeaders = {}, method = 'GET'
 
 function logBuffer(): { log: CredentialsEndpointOptions['log']; text: () => string } {
   let text = '';
-  return { log: pino({ level: 'trace' }, new Writable({ write(chunk: Buffer, _e, cb) { text += chunk.toString(); cb(); } })), text: () => text };
+  return {
+    log: pino(
+      { level: 'trace' },
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          text += chunk.toString();
+          cb();
+        },
+      }),
+    ),
+    text: () => text,
+  };
 }
 
 /** A stand-in S3 that records which access key id signed each request (the SDKs are real). */
@@ -62,7 +73,11 @@ async function startRecorder(): Promise<{ url: string; keys: string[]; close(): 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     keys,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -126,14 +141,45 @@ describe('credentials endpoint', () => {
   const refusals: { name: string; path: string; headers?: http.OutgoingHttpHeaders; method?: string; status: number; code: string }[] = [
     { name: 'no token', path: '/v1/credentials/backup', status: 401, code: 'Unauthorized' },
     { name: 'an empty token', path: '/v1/credentials/backup', headers: { authorization: '' }, status: 401, code: 'Unauthorized' },
-    { name: 'a wrong token', path: '/v1/credentials/backup', headers: { authorization: generateToken() }, status: 403, code: 'AccessDenied' },
-    { name: 'the token with a prefix', path: '/v1/credentials/backup', headers: { authorization: 'Bearer TOKEN' }, status: 403, code: 'AccessDenied' },
-    { name: 'a wrong token for an unknown alias', path: '/v1/credentials/nope', headers: { authorization: 'x' }, status: 403, code: 'AccessDenied' },
+    {
+      name: 'a wrong token',
+      path: '/v1/credentials/backup',
+      headers: { authorization: generateToken() },
+      status: 403,
+      code: 'AccessDenied',
+    },
+    {
+      name: 'the token with a prefix',
+      path: '/v1/credentials/backup',
+      headers: { authorization: 'Bearer TOKEN' },
+      status: 403,
+      code: 'AccessDenied',
+    },
+    {
+      name: 'a wrong token for an unknown alias',
+      path: '/v1/credentials/nope',
+      headers: { authorization: 'x' },
+      status: 403,
+      code: 'AccessDenied',
+    },
     { name: 'an unknown alias', path: '/v1/credentials/nope', headers: { authorization: 'TOKEN' }, status: 404, code: 'NotFound' },
-    { name: 'an alias that is not a DNS label', path: '/v1/credentials/Backup', headers: { authorization: 'TOKEN' }, status: 404, code: 'NotFound' },
+    {
+      name: 'an alias that is not a DNS label',
+      path: '/v1/credentials/Backup',
+      headers: { authorization: 'TOKEN' },
+      status: 404,
+      code: 'NotFound',
+    },
     { name: 'a path trick', path: '/v1/credentials/../backup', headers: { authorization: 'TOKEN' }, status: 404, code: 'NotFound' },
     { name: 'another path', path: '/latest/meta-data/', headers: { authorization: 'TOKEN' }, status: 404, code: 'NotFound' },
-    { name: 'POST', path: '/v1/credentials/backup', headers: { authorization: 'TOKEN' }, method: 'POST', status: 405, code: 'MethodNotAllowed' },
+    {
+      name: 'POST',
+      path: '/v1/credentials/backup',
+      headers: { authorization: 'TOKEN' },
+      method: 'POST',
+      status: 405,
+      code: 'MethodNotAllowed',
+    },
   ];
   for (const { name, path, headers = {}, method = 'GET', status, code } of refusals) {
     it(`refuses ${name} with ${status}`, async () => {
@@ -163,7 +209,12 @@ describe('credentials endpoint', () => {
           await new Promise((r) => setTimeout(r, 100));
         }
       })().catch((e) => { console.error(e.name, e.message); process.exit(1); });`;
-    const env = { PATH: process.env.PATH, HOME: dir, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/backup`, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: dir,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/backup`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile,
+    };
     current = KEYS_A;
     const fetchesBefore = fetches;
     const done = run(process.execPath, ['-e', app], env);
@@ -178,11 +229,18 @@ describe('credentials endpoint', () => {
     const firstNew = recorder.keys.indexOf(KEYS_B.accessKeyId);
     assert.ok(firstNew > 0, 'the app never signed with the new key');
     assert.equal(recorder.keys[0], KEYS_A.accessKeyId);
-    assert.deepEqual(recorder.keys.slice(firstNew).filter((k) => k !== KEYS_B.accessKeyId), [], 'back to the old key after the switch');
+    assert.deepEqual(
+      recorder.keys.slice(firstNew).filter((k) => k !== KEYS_B.accessKeyId),
+      [],
+      'back to the old key after the switch',
+    );
     assert.ok(tookMs < 2500, `new key signed ${tookMs} ms after the rotation (re-fetch set to 1 s)`);
     const appFetches = fetches - fetchesBefore;
     t.diagnostic(`new key signed ${tookMs} ms after the rotation; ${appFetches} credential fetches for ${recorder.keys.length} requests`);
-    assert.ok(appFetches >= 2 && appFetches < recorder.keys.length / 2, `${appFetches} fetches for ${recorder.keys.length} requests: re-fetch, without hammering`);
+    assert.ok(
+      appFetches >= 2 && appFetches < recorder.keys.length / 2,
+      `${appFetches} fetches for ${recorder.keys.length} requests: re-fetch, without hammering`,
+    );
   });
 
   it('is used by the aws CLI, and a wrong token makes the SDKs fail', async () => {
@@ -194,8 +252,13 @@ describe('credentials endpoint', () => {
     writeFileSync(bad, generateToken());
     current = KEYS_A;
     const env = (file: string): NodeJS.ProcessEnv => ({
-      PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-      AWS_EC2_METADATA_DISABLED: 'true', AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/backup`, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: file,
+      PATH: process.env.PATH,
+      HOME: dir,
+      AWS_CONFIG_FILE: join(dir, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: `${base}/backup`,
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: file,
     });
     const args = ['s3api', 'head-bucket', '--bucket', 'b', '--endpoint-url', recorder.url, '--region', 'us-east-1'];
     const ok = await run(aws, args, env(good));
@@ -227,11 +290,17 @@ describe('credentials endpoint', () => {
 
 describe('credentials endpoint: start', () => {
   const options = (listen: string): CredentialsEndpointOptions => ({
-    listen: parseListen(listen, 'credentials-listen'), token: generateToken(), lookup: () => undefined, log: pino({ level: 'silent' }),
+    listen: parseListen(listen, 'credentials-listen'),
+    token: generateToken(),
+    lookup: () => undefined,
+    log: pino({ level: 'silent' }),
   });
   for (const listen of ['0.0.0.0:0', '[::]:0', ':0', '10.0.0.1:0']) {
     it(`refuses to listen on ${listen}`, async () => {
-      await assert.rejects(startCredentialsEndpoint(options(listen)), (err: unknown) => err instanceof UsageError && /not a loopback address/.test(err.message));
+      await assert.rejects(
+        startCredentialsEndpoint(options(listen)),
+        (err: unknown) => err instanceof UsageError && /not a loopback address/.test(err.message),
+      );
     });
   }
 
@@ -256,6 +325,7 @@ describe('credentials Expiration', () => {
     { policy: { refreshWindowSeconds: 0, refetchAfterSeconds: 30 }, expected: '2026-01-01T00:00:31Z' },
   ];
   for (const { policy, expected } of table) {
-    it(`is now + window + re-fetch, rounded up to the second: ${expected}`, () => assert.equal(credentialsExpiration(now, policy), expected));
+    it(`is now + window + re-fetch, rounded up to the second: ${expected}`, () =>
+      assert.equal(credentialsExpiration(now, policy), expected));
   }
 });

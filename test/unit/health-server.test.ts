@@ -71,7 +71,10 @@ describe('health server', () => {
     ready = { ready: true, detail: { buckets: { backup: { state: 'rendered', lastBadUpdate: 'missing-field' } } } };
     const done = await request(`${server.url}/readyz?verbose=1`);
     assert.equal(done.status, 200);
-    assert.deepEqual(JSON.parse(done.body), { status: 'ready', detail: { buckets: { backup: { state: 'rendered', lastBadUpdate: 'missing-field' } } } });
+    assert.deepEqual(JSON.parse(done.body), {
+      status: 'ready',
+      detail: { buckets: { backup: { state: 'rendered', lastBadUpdate: 'missing-field' } } },
+    });
   });
 
   it('serves /metrics in the Prometheus text format', async () => {
@@ -97,9 +100,19 @@ describe('health server', () => {
 
   it('turns a throwing callback into 503 / 500 and logs only the error class', async () => {
     let text = '';
-    const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _e, cb) { text += chunk.toString(); cb(); } }));
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          text += chunk.toString();
+          cb();
+        },
+      }),
+    );
     const server = await start('127.0.0.1:0', {
-      health: () => { throw new Error('secret-looking-detail'); },
+      health: () => {
+        throw new Error('secret-looking-detail');
+      },
       metrics: () => Promise.reject(new TypeError('secret-looking-detail')),
       log,
     });

@@ -30,7 +30,11 @@ describe('parseDuration', () => {
   ];
   for (const [text, ms] of good) it(`${text} -> ${ms} ms`, () => assert.equal(parseDuration(text, 'timeout'), ms));
   for (const text of ['', '0', '0s', '10 minutes', '-5s', '1d', 's', '10m junk']) {
-    it(`rejects "${text}"`, () => assert.throws(() => parseDuration(text, 'timeout'), (err: unknown) => err instanceof UsageError && err.message.startsWith('--timeout:')));
+    it(`rejects "${text}"`, () =>
+      assert.throws(
+        () => parseDuration(text, 'timeout'),
+        (err: unknown) => err instanceof UsageError && err.message.startsWith('--timeout:'),
+      ));
   }
 });
 
@@ -51,7 +55,11 @@ describe('parseBuckets', () => {
     [['a', 'b=a'], /alias "a" is used twice/],
   ];
   for (const [values, message] of bad) {
-    it(`rejects ${JSON.stringify(values)}`, () => assert.throws(() => parseBuckets(values), (err: unknown) => err instanceof UsageError && message.test(err.message)));
+    it(`rejects ${JSON.stringify(values)}`, () =>
+      assert.throws(
+        () => parseBuckets(values),
+        (err: unknown) => err instanceof UsageError && message.test(err.message),
+      ));
   }
 });
 
@@ -68,12 +76,23 @@ describe('initConfigFrom', () => {
 
   it('outside a pod: the default kubeconfig lookup; --kubeconfig wins everywhere', () => {
     assert.deepEqual(initConfigFrom(ARGS, false, { HOME: '/home/me' }).kube, { kind: 'default', paths: ['/home/me/.kube/config'] });
-    assert.deepEqual(initConfigFrom(ARGS, false, { HOME: '/home/me', KUBECONFIG: '/a::/b' }).kube, { kind: 'default', paths: ['/a', '/b'] }, 'KUBECONFIG wins over ~/.kube/config');
+    assert.deepEqual(
+      initConfigFrom(ARGS, false, { HOME: '/home/me', KUBECONFIG: '/a::/b' }).kube,
+      { kind: 'default', paths: ['/a', '/b'] },
+      'KUBECONFIG wins over ~/.kube/config',
+    );
     assert.deepEqual(initConfigFrom(ARGS, false, {}).kube, { kind: 'default', paths: [] });
-    const withFile = initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' });
+    const withFile = initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, {
+      KUBERNETES_SERVICE_HOST: 'fd00::1',
+      KUBERNETES_SERVICE_PORT: '6443',
+    });
     assert.deepEqual(withFile.kube, { kind: 'kubeconfig', path: '/mgmt' });
     assert.deepEqual(withFile.eventsKube, { kind: 'in-cluster', host: 'fd00::1', port: '6443' }, "Events go to the pod's own cluster");
-    assert.deepEqual(initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, {}).eventsKube, { kind: 'kubeconfig', path: '/mgmt' }, 'outside a pod: the one kubeconfig');
+    assert.deepEqual(
+      initConfigFrom({ ...ARGS, kubeconfig: '/mgmt' }, false, {}).eventsKube,
+      { kind: 'kubeconfig', path: '/mgmt' },
+      'outside a pod: the one kubeconfig',
+    );
   });
 
   it('reads the pod from the downward API variables', () => {
@@ -90,9 +109,11 @@ describe('initConfigFrom', () => {
   });
 
   it('refuses --ca-file with --insecure-skip-tls-verify, and bad names', () => {
-    assert.throws(() => initConfigFrom({ ...ARGS, 'ca-file': '/ca.pem', 'insecure-skip-tls-verify': true }, false, {}), /exclude each other/);
+    assert.throws(
+      () => initConfigFrom({ ...ARGS, 'ca-file': '/ca.pem', 'insecure-skip-tls-verify': true }, false, {}),
+      /exclude each other/,
+    );
     assert.throws(() => initConfigFrom({ ...ARGS, user: 'Alice' }, false, {}), /--user: "Alice" is not a valid name/);
     assert.throws(() => initConfigFrom({ ...ARGS, namespace: 'a/b' }, false, {}), /--namespace/);
   });
 });
-

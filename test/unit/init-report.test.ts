@@ -29,19 +29,35 @@ describe('formatDuration', () => {
 
 describe('progressLine', () => {
   const cases: [Partial<BucketView>, string][] = [
-    [{ bucket: { kind: 'present', ready: FAILED } }, 'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket Ready=False (InstallFailed) for 2m10s'],
-    [{ bucket: { kind: 'absent' } }, 'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket x not found for 2m10s'],
-    [{ bucket: { kind: 'present', ready: undefined } }, 'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket no Ready condition yet for 2m10s'],
-    [{ bucket: { kind: 'unreadable', why: 'denied' } }, 'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket status not readable, watching the Secret alone for 2m10s'],
     [
-      { bucket: { kind: 'absent' }, candidates: ['bucket-x-u', 'bucket-x', 'bucket-x-u-credentials'], problem: 'data.BucketInfo: is not valid JSON' },
+      { bucket: { kind: 'present', ready: FAILED } },
+      'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket Ready=False (InstallFailed) for 2m10s',
+    ],
+    [{ bucket: { kind: 'absent' } }, 'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket x not found for 2m10s'],
+    [
+      { bucket: { kind: 'present', ready: undefined } },
+      'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket no Ready condition yet for 2m10s',
+    ],
+    [
+      { bucket: { kind: 'unreadable', why: 'denied' } },
+      'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket status not readable, watching the Secret alone for 2m10s',
+    ],
+    [
+      {
+        bucket: { kind: 'absent' },
+        candidates: ['bucket-x-u', 'bucket-x', 'bucket-x-u-credentials'],
+        problem: 'data.BucketInfo: is not valid JSON',
+      },
       'waiting for Secret bucket-x-u (or bucket-x, bucket-x-u-credentials) in tenant-a: Bucket x not found; the Secret is there but cannot be used: data.BucketInfo: is not valid JSON for 2m10s',
     ],
   ];
   for (const [view, line] of cases) it(line, () => assert.equal(progressLine({ ...VIEW, ...view }, 130_000), line));
 
   it('the Event message is the same without the duration', () => {
-    assert.equal(waitingMessage({ ...VIEW, bucket: { kind: 'absent' } }), 'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket x not found');
+    assert.equal(
+      waitingMessage({ ...VIEW, bucket: { kind: 'absent' } }),
+      'waiting for Secret bucket-x (or bucket-x-credentials) in tenant-a: Bucket x not found',
+    );
   });
 });
 
@@ -51,7 +67,12 @@ describe('timeoutSummary', () => {
       [
         { ...VIEW, bucket: { kind: 'present', ready: FAILED } },
         { ...VIEW, name: 'y', candidates: ['bucket-y'], bucket: { kind: 'absent' } },
-        { ...VIEW, name: 'z', bucket: { kind: 'present', ready: { status: 'True', reason: 'Provisioned', message: undefined, lastTransitionTime: undefined } }, secret: 'bucket-z' },
+        {
+          ...VIEW,
+          name: 'z',
+          bucket: { kind: 'present', ready: { status: 'True', reason: 'Provisioned', message: undefined, lastTransitionTime: undefined } },
+          secret: 'bucket-z',
+        },
       ],
       600_000,
     );
@@ -66,12 +87,28 @@ describe('timeoutSummary', () => {
   });
 
   it('names an unusable Secret and apiserver trouble', () => {
-    const summary = timeoutSummary([{ ...VIEW, bucket: { kind: 'unreadable', why: 'access to Buckets is denied' }, problem: 'data.accessKey: is missing', trouble: 'ECONNREFUSED' }], 5_000);
-    assert.match(summary, /its status could not be read \(access to Buckets is denied\), so only the Secret was watched\. A Secret exists but cannot be used: data\.accessKey: is missing\. Last apiserver error: ECONNREFUSED\./);
+    const summary = timeoutSummary(
+      [
+        {
+          ...VIEW,
+          bucket: { kind: 'unreadable', why: 'access to Buckets is denied' },
+          problem: 'data.accessKey: is missing',
+          trouble: 'ECONNREFUSED',
+        },
+      ],
+      5_000,
+    );
+    assert.match(
+      summary,
+      /its status could not be read \(access to Buckets is denied\), so only the Secret was watched\. A Secret exists but cannot be used: data\.accessKey: is missing\. Last apiserver error: ECONNREFUSED\./,
+    );
   });
 
   it('Ready=True without a Secret says the platform has not written it', () => {
     const ready = { status: 'True', reason: undefined, message: undefined, lastTransitionTime: undefined };
-    assert.match(timeoutSummary([{ ...VIEW, bucket: { kind: 'present', ready } }], 5_000), /Ready=True \(installed\), but the platform has not written its credentials/);
+    assert.match(
+      timeoutSummary([{ ...VIEW, bucket: { kind: 'present', ready } }], 5_000),
+      /Ready=True \(installed\), but the platform has not written its credentials/,
+    );
   });
 });

@@ -15,7 +15,17 @@ import { KubeConnectionError } from '../../src/kube/errors.js';
 import { SECRETS } from '../../src/kube/resources.js';
 import { REPO_ROOT } from '../env/tools.js';
 import { createTestCa, type KeyPair } from '../env/kube-pki.js';
-import { bookmark, secret, sendEvent, sendList, startScriptedApiserver, startWatch, type Handler, type ScriptedApiserver, type Tls } from './scripted-apiserver.js';
+import {
+  bookmark,
+  secret,
+  sendEvent,
+  sendList,
+  startScriptedApiserver,
+  startWatch,
+  type Handler,
+  type ScriptedApiserver,
+  type Tls,
+} from './scripted-apiserver.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -45,7 +55,12 @@ interface Opened {
 
 async function openWatch(client: KubeClient): Promise<Opened> {
   const opened: Opened = { events: [], ended: 'open' };
-  await client.watch(SECRETS, 'ns', { query: { timeoutSeconds: 60 } }, { onEvent: (e) => opened.events.push(e), onEnd: (err) => (opened.ended = err) });
+  await client.watch(
+    SECRETS,
+    'ns',
+    { query: { timeoutSeconds: 60 } },
+    { onEvent: (e) => opened.events.push(e), onEnd: (err) => (opened.ended = err) },
+  );
   return opened;
 }
 
@@ -107,7 +122,10 @@ describe('KubeClient requests', () => {
     assert.match(second.message, /no answer within 0.5 s \(ETIMEDOUT\)/);
     assert.ok(performance.now() - started < 5_000);
     const firstErr = await first;
-    assert.ok(firstErr instanceof KubeConnectionError && /no answer within 1.5 s/.test(firstErr.message), 'a trickling answer is cut at its deadline too');
+    assert.ok(
+      firstErr instanceof KubeConnectionError && /no answer within 1.5 s/.test(firstErr.message),
+      'a trickling answer is cut at its deadline too',
+    );
   });
 });
 
@@ -139,13 +157,16 @@ describe('KubeClient connections over TLS', () => {
 
   it('a TLS change retires the old connections without cutting open watches or requests in flight', async () => {
     const streams: ServerResponse[] = [];
-    const server = await serve((seen, res) => {
-      if (seen.kind === 'get') return void setTimeout(() => res.end(JSON.stringify(secret('slow', '2'))), 300);
-      if (seen.kind === 'list') return sendList(res, '1');
-      startWatch(res);
-      streams.push(res);
-      hold(res);
-    }, { cert: serving.certPem, key: serving.keyPem });
+    const server = await serve(
+      (seen, res) => {
+        if (seen.kind === 'get') return void setTimeout(() => res.end(JSON.stringify(secret('slow', '2'))), 300);
+        if (seen.kind === 'list') return sendList(res, '1');
+        startWatch(res);
+        streams.push(res);
+        hold(res);
+      },
+      { cert: serving.certPem, key: serving.keyPem },
+    );
     const client = await tlsClient(server);
     const first = await openWatch(client);
     const slow = client.get(SECRETS, 'ns', 'slow');
@@ -155,7 +176,11 @@ describe('KubeClient connections over TLS', () => {
     const second = await openWatch(client);
     await client.list(SECRETS, 'ns');
     await server.waitFor('watch', 2);
-    assert.equal((await slow as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion, '2', 'the request in flight finished');
+    assert.equal(
+      ((await slow) as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion,
+      '2',
+      'the request in flight finished',
+    );
     for (const res of streams) sendEvent(res, 'ADDED', secret('bucket-x', '5'));
     await until('the event on both watches', () => first.events.length === 1 && second.events.length === 1);
     assert.equal(first.ended, 'open', 'the watch opened before the change is still open');

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BucketAgentError, CredentialsError, EXIT, KubeAccessError, OutputError, TimeoutError, UsageError, VerifyError } from '../../src/errors.js';
+import {
+  BucketAgentError,
+  CredentialsError,
+  EXIT,
+  KubeAccessError,
+  OutputError,
+  TimeoutError,
+  UsageError,
+  VerifyError,
+} from '../../src/errors.js';
 import { describeReady, isFailed, readyConditionOf } from '../../src/credentials/index.js';
 import { buildEvent } from '../../src/kube/events.js';
 import { KubeApiError, KubeConnectionError, isTransient } from '../../src/kube/errors.js';
@@ -17,10 +26,16 @@ describe('resource paths and names', () => {
 describe('KubeApiError', () => {
   const list = { verb: 'list', resource: SECRETS, namespace: 'tenant-a' } as const;
   it('403 names verb, resource, namespace and the rule to add; exit code 6', () => {
-    const err = new KubeApiError(403, list, { reason: 'Forbidden', message: 'secrets is forbidden: User "x" cannot list resource "secrets"' });
+    const err = new KubeApiError(403, list, {
+      reason: 'Forbidden',
+      message: 'secrets is forbidden: User "x" cannot list resource "secrets"',
+    });
     assert.ok(err instanceof KubeAccessError);
     assert.equal(err.exitCode, EXIT.kubeAccess);
-    assert.match(err.message, /^permission denied: cannot list secrets in namespace tenant-a \(apiserver: secrets is forbidden: .*\)\. Grant it with a Role rule: apiGroups \[""\], resources \["secrets"\], verbs \["list"\]$/);
+    assert.match(
+      err.message,
+      /^permission denied: cannot list secrets in namespace tenant-a \(apiserver: secrets is forbidden: .*\)\. Grant it with a Role rule: apiGroups \[""\], resources \["secrets"\], verbs \["list"\]$/,
+    );
     assert.ok(err.denied && !err.transient);
   });
   it('404 on a collection: the API is not served (a missing group, not a missing Bucket)', () => {
@@ -37,15 +52,29 @@ describe('KubeApiError', () => {
     assert.ok(err.message.length < 600);
   });
   it('connection errors are transient and name the server', () => {
-    const err = new KubeConnectionError('https://10.0.0.1:6443', list, Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:6443'), { code: 'ECONNREFUSED' }));
+    const err = new KubeConnectionError(
+      'https://10.0.0.1:6443',
+      list,
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:6443'), { code: 'ECONNREFUSED' }),
+    );
     assert.ok(isTransient(err));
-    assert.match(err.message, /^cannot list secrets in namespace tenant-a: apiserver https:\/\/10\.0\.0\.1:6443 unreachable: connect ECONNREFUSED/);
+    assert.match(
+      err.message,
+      /^cannot list secrets in namespace tenant-a: apiserver https:\/\/10\.0\.0\.1:6443 unreachable: connect ECONNREFUSED/,
+    );
   });
 });
 
 describe('Bucket Ready condition', () => {
   it('reads Ready and tells failed from pending', () => {
-    const bucket = { status: { conditions: [{ type: 'Other', status: 'True' }, { type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'boom' }] } };
+    const bucket = {
+      status: {
+        conditions: [
+          { type: 'Other', status: 'True' },
+          { type: 'Ready', status: 'False', reason: 'InstallFailed', message: 'boom' },
+        ],
+      },
+    };
     const ready = readyConditionOf(bucket);
     assert.deepEqual(ready, { status: 'False', reason: 'InstallFailed', message: 'boom', lastTransitionTime: undefined });
     assert.ok(isFailed(ready));

@@ -11,8 +11,24 @@ import { credentialsAuth, type KubeAuth } from '../../src/kube/auth.js';
 import { KubeClient, type KubeList, type RequestOptions } from '../../src/kube/client.js';
 import type { KubeApiError, KubeConnectionError } from '../../src/kube/errors.js';
 import { SECRETS, type ResourceType } from '../../src/kube/resources.js';
-import { watchObject, type KubeObject, type ObjectWatch, type ObjectWatchOptions, type RestartReason } from '../../src/kube/watch-object.js';
-import { bookmark, secret, sendEvent, sendList, sendStatus, startScriptedApiserver, startWatch, type Handler, type ScriptedApiserver } from './scripted-apiserver.js';
+import {
+  watchObject,
+  type KubeObject,
+  type ObjectWatch,
+  type ObjectWatchOptions,
+  type RestartReason,
+} from '../../src/kube/watch-object.js';
+import {
+  bookmark,
+  secret,
+  sendEvent,
+  sendList,
+  sendStatus,
+  startScriptedApiserver,
+  startWatch,
+  type Handler,
+  type ScriptedApiserver,
+} from './scripted-apiserver.js';
 
 interface Followed {
   readonly watch: ObjectWatch;
@@ -39,7 +55,12 @@ async function serve(handler: Handler): Promise<ScriptedApiserver> {
   return server;
 }
 
-async function follow(server: ScriptedApiserver, extra: Partial<ObjectWatchOptions> = {}, auth?: KubeAuth, client?: KubeClient): Promise<Followed> {
+async function follow(
+  server: ScriptedApiserver,
+  extra: Partial<ObjectWatchOptions> = {},
+  auth?: KubeAuth,
+  client?: KubeClient,
+): Promise<Followed> {
   const used = client ?? new KubeClient(auth ?? (await credentialsAuth({ insecure: false })), server.url);
   const followed: Followed = { watch: undefined as unknown as ObjectWatch, client: used, states: [], restarts: [], fatal: [], retries: [] };
   const watch = watchObject({
@@ -115,9 +136,11 @@ describe('watch liveness', () => {
     const server = await serve((seen, res) => {
       if (seen.kind === 'list') return sendList(res, String(10 + seen.n));
       startWatch(res);
-      if (seen.n === 0) return void res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } })}\n`);
+      if (seen.n === 0)
+        return void res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } })}\n`);
       if (seen.n === 1) return void setTimeout(() => res.end(), 50);
-      if (seen.n === 2) return void res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 500, message: 'etcd trouble' } })}\n`);
+      if (seen.n === 2)
+        return void res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 500, message: 'etcd trouble' } })}\n`);
       hold(res);
     });
     const f = await follow(server, { timings: { minHealthyWatchMs: 10, retry: { initialMs: 10, maxMs: 20 } } });
@@ -173,10 +196,15 @@ describe('watch retries', () => {
 
   for (const [what, refuse] of [
     ['a 503 refusing the watch', (res: ServerResponse) => sendStatus(res, 503, { 'Retry-After': '1' })],
-    ['an ERROR event with details.retryAfterSeconds', (res: ServerResponse) => {
-      startWatch(res);
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 429, reason: 'TooManyRequests', details: { retryAfterSeconds: 1 } } })}\n`);
-    }],
+    [
+      'an ERROR event with details.retryAfterSeconds',
+      (res: ServerResponse) => {
+        startWatch(res);
+        res.end(
+          `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 429, reason: 'TooManyRequests', details: { retryAfterSeconds: 1 } } })}\n`,
+        );
+      },
+    ],
   ] as const) {
     it(`honours the wait asked by ${what}`, async () => {
       const server = await serve((seen, res) => {
@@ -199,12 +227,22 @@ describe('watch retries', () => {
       hold(res);
     });
     const denied: { err: KubeApiError; retryInMs: number }[] = [];
-    const f = await follow(server, { retryDenied: true, onDenied: (err, retryInMs) => denied.push({ err, retryInMs }), timings: { deniedRetry: { initialMs: 300, maxMs: 400 } } });
+    const f = await follow(server, {
+      retryDenied: true,
+      onDenied: (err, retryInMs) => denied.push({ err, retryInMs }),
+      timings: { deniedRetry: { initialMs: 300, maxMs: 400 } },
+    });
     await until('the first denial', () => denied.length === 1);
     assert.equal(f.watch.liveness().state, 'backing-off');
     await until('the object after three denials', () => versionOf(f.states.at(-1)) === '10');
-    assert.deepEqual(denied.map((d) => d.err.status), [403, 401, 403]);
-    assert.ok(denied.every((d) => d.retryInMs >= 240 && d.retryInMs <= 480), 'on the denied back-off');
+    assert.deepEqual(
+      denied.map((d) => d.err.status),
+      [403, 401, 403],
+    );
+    assert.ok(
+      denied.every((d) => d.retryInMs >= 240 && d.retryInMs <= 480),
+      'on the denied back-off',
+    );
     assert.deepEqual(f.fatal, []);
     assert.deepEqual(f.restarts, ['denied', 'denied', 'denied']);
   });
@@ -251,7 +289,10 @@ describe('watch resources', () => {
     const [signal] = [...client.signals];
     assert.ok(signal !== undefined && client.signals.size === 1, 'one loop signal');
     // At most the back-off sleep's and an in-flight list's own; a leak adds one per failed watch.
-    assert.ok(getEventListeners(signal, 'abort').length <= 2, `${getEventListeners(signal, 'abort').length} abort listeners after ${calls} calls`);
+    assert.ok(
+      getEventListeners(signal, 'abort').length <= 2,
+      `${getEventListeners(signal, 'abort').length} abort listeners after ${calls} calls`,
+    );
     assert.ok(f.restarts.length >= 11 && f.restarts.every((r) => r === 'error'));
   });
 });

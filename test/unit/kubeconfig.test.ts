@@ -80,10 +80,12 @@ function rejectsWith(pattern: RegExp): (err: unknown) => boolean {
 
 describe('kubeconfig file: what a request gets', () => {
   it('inline data: CA, client certificate and key, TLS server name; headers kept', async () => {
-    const loaded = await loadFile(kubeconfig({
-      cluster: { server: 'https://10.0.0.1:6443', 'certificate-authority-data': b64(CA_PEM), 'tls-server-name': 'kubernetes' },
-      user: { 'client-certificate-data': b64(CERT_PEM), 'client-key-data': b64(KEY_PEM) },
-    }));
+    const loaded = await loadFile(
+      kubeconfig({
+        cluster: { server: 'https://10.0.0.1:6443', 'certificate-authority-data': b64(CA_PEM), 'tls-server-name': 'kubernetes' },
+        user: { 'client-certificate-data': b64(CERT_PEM), 'client-key-data': b64(KEY_PEM) },
+      }),
+    );
     assert.equal(loaded.server, 'https://10.0.0.1:6443');
     assert.match(loaded.description, /^kubeconfig \/.*\/config \(context ctx\)$/);
     const options = await applied(loaded);
@@ -96,20 +98,26 @@ describe('kubeconfig file: what a request gets', () => {
   it('file paths relative to the kubeconfig directory, not the working directory', async () => {
     const dir = await fixture({ 'pki/ca.crt': CA_PEM, 'pki/client.crt': CERT_PEM, 'client.key': KEY_PEM, 'kube/.keep': '' });
     // An absolute path stays as it is.
-    await writeFile(join(dir, 'kube/config'), kubeconfig({
-      cluster: { server: 'https://mgmt.example:6443', 'certificate-authority': '../pki/ca.crt' },
-      user: { 'client-certificate': '../pki/client.crt', 'client-key': join(dir, 'client.key') },
-    }));
+    await writeFile(
+      join(dir, 'kube/config'),
+      kubeconfig({
+        cluster: { server: 'https://mgmt.example:6443', 'certificate-authority': '../pki/ca.crt' },
+        user: { 'client-certificate': '../pki/client.crt', 'client-key': join(dir, 'client.key') },
+      }),
+    );
     const options = await applied(await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'kube/config') }, undefined));
     assert.deepEqual([text(options.ca), text(options.cert), text(options.key)], [CA_PEM, CERT_PEM, KEY_PEM]);
   });
 
   it('tokenFile over token, files read again on every request (rotation)', async () => {
     const dir = await fixture({ token: 'first-token\n', 'client.crt': CERT_PEM, 'client.key': KEY_PEM });
-    await writeFile(join(dir, 'config'), kubeconfig({
-      cluster: { server: 'https://mgmt.example:6443', 'certificate-authority-data': b64(CA_PEM) },
-      user: { tokenFile: 'token', token: 'static-token', 'client-certificate': 'client.crt', 'client-key': 'client.key' },
-    }));
+    await writeFile(
+      join(dir, 'config'),
+      kubeconfig({
+        cluster: { server: 'https://mgmt.example:6443', 'certificate-authority-data': b64(CA_PEM) },
+        user: { tokenFile: 'token', token: 'static-token', 'client-certificate': 'client.crt', 'client-key': 'client.key' },
+      }),
+    );
     const loaded = await loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'config') }, undefined);
     const first = await applied(loaded);
     assert.equal(text(first.ca), CA_PEM);
@@ -139,7 +147,7 @@ describe('kubeconfig file: what a request gets', () => {
       as: 'jane',
       'as-uid': 'uid-1',
       'as-groups': ['devs', 'system:authenticated'],
-      'as-user-extra': { 'reason': ['audit'], 'example.com/team name%': ['a', 'b'], 'ü': ['x'], empty: null },
+      'as-user-extra': { reason: ['audit'], 'example.com/team name%': ['a', 'b'], ü: ['x'], empty: null },
     };
     const headers = (await applied(await loadFile(kubeconfig({ user })))).headers as Record<string, unknown>;
     assert.deepEqual(Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('Impersonate-'))), {
@@ -158,7 +166,10 @@ describe('kubeconfig file: what a request gets', () => {
     };
     await refused({ 'as-groups': ['devs'] }, /user "u" sets as-uid, as-groups or as-user-extra without as/);
     await refused({ as: 'jane', 'as-groups': 'devs' }, /user "u": as-groups must be a list of strings$/);
-    await refused({ as: 'jane', 'as-user-extra': { reason: 'audit' } }, /user "u": as-user-extra must be a mapping of names to lists of strings$/);
+    await refused(
+      { as: 'jane', 'as-user-extra': { reason: 'audit' } },
+      /user "u": as-user-extra must be a mapping of names to lists of strings$/,
+    );
     await refused({ as: 'jane', 'as-user-extra': ['audit'] }, /as-user-extra must be a mapping/);
   });
 
@@ -182,8 +193,16 @@ describe('kubeconfig file: errors name what is wrong, never a credential', () =>
   const broken: [string, string, RegExp][] = [
     ['no current-context', kubeconfig({ current: null }), /: no current-context is set$/],
     ['an unknown current-context', kubeconfig({ current: 'nope' }), /: current-context "nope" is not among its contexts$/],
-    ['an unknown cluster', kubeconfig({ context: { cluster: 'gone', user: 'u' } }), /context "ctx" names cluster "gone", which no kubeconfig file defines$/],
-    ['an unknown user', kubeconfig({ context: { cluster: 'c', user: 'gone' } }), /context "ctx" names user "gone", which no kubeconfig file defines$/],
+    [
+      'an unknown cluster',
+      kubeconfig({ context: { cluster: 'gone', user: 'u' } }),
+      /context "ctx" names cluster "gone", which no kubeconfig file defines$/,
+    ],
+    [
+      'an unknown user',
+      kubeconfig({ context: { cluster: 'c', user: 'gone' } }),
+      /context "ctx" names user "gone", which no kubeconfig file defines$/,
+    ],
     ['a context without a user', kubeconfig({ context: { cluster: 'c' } }), /context "ctx" names no user$/],
     ['a cluster without a server', kubeconfig({ cluster: { 'insecure-skip-tls-verify': true } }), /cluster "c" has no server$/],
     ['a token that is not a string', kubeconfig({ user: { token: 12345 } }), /user "u": token must be a string$/],
@@ -221,7 +240,10 @@ describe('kubeconfig file: errors name what is wrong, never a credential', () =>
 
   it('a directory without a kubeconfig key; a missing path', async () => {
     const dir = await fixture({ token: 'x' });
-    await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: dir }, undefined), /is a directory without a kubeconfig key \(kubeconfig, value, config\): it holds token/);
+    await assert.rejects(
+      loadKubeConfig({ kind: 'kubeconfig', path: dir }, undefined),
+      /is a directory without a kubeconfig key \(kubeconfig, value, config\): it holds token/,
+    );
     await assert.rejects(loadKubeConfig({ kind: 'kubeconfig', path: join(dir, 'nope') }, undefined), rejectsWith(/ENOENT/));
   });
 });
@@ -233,12 +255,18 @@ describe('default lookup: KUBECONFIG merged as kubectl merges it', () => {
       users: [{ name: 'shared', user: { token: 'first-token' } }],
     });
     const second = JSON.stringify({
-      clusters: [{ name: 'shared', cluster: { server: 'https://second:6443' } }, { name: 'only-second', cluster: { server: 'https://only:6443' } }],
+      clusters: [
+        { name: 'shared', cluster: { server: 'https://second:6443' } },
+        { name: 'only-second', cluster: { server: 'https://only:6443' } },
+      ],
       users: [{ name: 'shared', user: { token: 'second-token' } }],
       contexts: [{ name: 'work', context: { cluster: 'shared', user: 'shared', namespace: 'from-second' } }],
       'current-context': 'work',
     });
-    const third = JSON.stringify({ contexts: [{ name: 'work', context: { cluster: 'only-second', user: 'shared' } }], 'current-context': 'other' });
+    const third = JSON.stringify({
+      contexts: [{ name: 'work', context: { cluster: 'only-second', user: 'shared' } }],
+      'current-context': 'other',
+    });
     const dir = await fixture({ a: first, b: second, c: third });
     const paths = [join(dir, 'a'), join(dir, 'missing'), join(dir, 'b'), join(dir, 'c')];
     const loaded = await loadKubeConfig({ kind: 'default', paths }, undefined);
@@ -251,7 +279,10 @@ describe('default lookup: KUBECONFIG merged as kubectl merges it', () => {
   it('nothing found: the same hint as before', async () => {
     const dir = await tempDir();
     for (const paths of [[], [join(dir, 'missing')]]) {
-      await assert.rejects(loadKubeConfig({ kind: 'default', paths }, undefined), rejectsWith(/^no Kubernetes credentials: not in a pod, no KUBECONFIG, no ~\/\.kube\/config; pass --kubeconfig$/));
+      await assert.rejects(
+        loadKubeConfig({ kind: 'default', paths }, undefined),
+        rejectsWith(/^no Kubernetes credentials: not in a pod, no KUBECONFIG, no ~\/\.kube\/config; pass --kubeconfig$/),
+      );
     }
   });
 });
@@ -278,8 +309,14 @@ describe('in-cluster service account', () => {
     const dir = await fixture({ 'ca.crt': 'CA', token: 't' });
     assert.equal((await loadKubeConfig(source('10.96.0.1'), undefined, { serviceAccountDir: dir })).namespace, 'default');
     await rm(join(dir, 'token'));
-    await assert.rejects(loadKubeConfig(source('10.96.0.1'), undefined, { serviceAccountDir: dir }), rejectsWith(/^cannot read the service-account token .*\/token \(ENOENT\)$/));
-    await assert.rejects(loadKubeConfig({ kind: 'in-cluster', host: '10.96.0.1', port: '' }, undefined, { serviceAccountDir: dir }), rejectsWith(/KUBERNETES_SERVICE_PORT is not/));
+    await assert.rejects(
+      loadKubeConfig(source('10.96.0.1'), undefined, { serviceAccountDir: dir }),
+      rejectsWith(/^cannot read the service-account token .*\/token \(ENOENT\)$/),
+    );
+    await assert.rejects(
+      loadKubeConfig({ kind: 'in-cluster', host: '10.96.0.1', port: '' }, undefined, { serviceAccountDir: dir }),
+      rejectsWith(/KUBERNETES_SERVICE_PORT is not/),
+    );
   });
 });
 
@@ -288,21 +325,32 @@ describe('exec plugin users: client-node runs the plugin', () => {
     const dir = await tempDir();
     const plugin = join(dir, 'credential-plugin.sh');
     // The plugin reads its argument and an env var, as real ones (aws eks get-token ...) do.
-    await writeFile(plugin, [
-      '#!/bin/sh',
-      'printf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s-%s"}}\' "$1" "$PLUGIN_SUFFIX"',
-      '',
-    ].join('\n'));
+    await writeFile(
+      plugin,
+      [
+        '#!/bin/sh',
+        'printf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s-%s"}}\' "$1" "$PLUGIN_SUFFIX"',
+        '',
+      ].join('\n'),
+    );
     await chmod(plugin, 0o755);
     await writeFile(join(dir, 'ca.crt'), CA_PEM);
-    const loaded = await loadFile(kubeconfig({
-      cluster: { server: 'https://eks.example:443', 'certificate-authority': join(dir, 'ca.crt') },
-      user: {
-        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: ['exec-token'], env: [{ name: 'PLUGIN_SUFFIX', value: 'xyz' }], interactiveMode: 'Never' },
-        as: 'jane',
-        'as-groups': ['devs'],
-      },
-    }));
+    const loaded = await loadFile(
+      kubeconfig({
+        cluster: { server: 'https://eks.example:443', 'certificate-authority': join(dir, 'ca.crt') },
+        user: {
+          exec: {
+            apiVersion: 'client.authentication.k8s.io/v1',
+            command: plugin,
+            args: ['exec-token'],
+            env: [{ name: 'PLUGIN_SUFFIX', value: 'xyz' }],
+            interactiveMode: 'Never',
+          },
+          as: 'jane',
+          'as-groups': ['devs'],
+        },
+      }),
+    );
     assert.equal(loaded.server, 'https://eks.example:443');
     const options = await applied(loaded);
     assert.equal(authorization(options), 'Bearer exec-token-xyz');
@@ -312,10 +360,13 @@ describe('exec plugin users: client-node runs the plugin', () => {
     assert.equal(options.agent, undefined, "the client's own agent pool serves the request");
   });
 
-  it('runs a command given with a relative path from the kubeconfig\'s directory, as client-go does', async () => {
+  it("runs a command given with a relative path from the kubeconfig's directory, as client-go does", async () => {
     const dir = await fixture({
-      'bin/plugin.sh': '#!/bin/sh\nprintf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"relative-plugin"}}\'\n',
-      config: kubeconfig({ user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './bin/plugin.sh', interactiveMode: 'Never' } } }),
+      'bin/plugin.sh':
+        '#!/bin/sh\nprintf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"relative-plugin"}}\'\n',
+      config: kubeconfig({
+        user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './bin/plugin.sh', interactiveMode: 'Never' } },
+      }),
     });
     await chmod(join(dir, 'bin/plugin.sh'), 0o755);
     // The working directory holds no ./bin/plugin.sh: only the kubeconfig's directory does.

@@ -30,7 +30,10 @@ describe('HOST:PORT parsing', () => {
   ];
   for (const { text, says } of bad) {
     it(`refuses ${text}`, () => {
-      assert.throws(() => parseListen(text, 'listen'), (err: unknown) => err instanceof UsageError && /^--listen: /.test(err.message) && says.test(err.message));
+      assert.throws(
+        () => parseListen(text, 'listen'),
+        (err: unknown) => err instanceof UsageError && /^--listen: /.test(err.message) && says.test(err.message),
+      );
     });
   }
 });
@@ -43,7 +46,10 @@ describe('loopback-only listen addresses', () => {
 
   it('refuses every interface and a pod address for --credentials-listen', () => {
     for (const text of [':9911', '0.0.0.0:9911', '[::]:9911', '10.1.2.3:9911']) {
-      assert.throws(() => parseLoopbackListen(text, 'credentials-listen'), /^UsageError: --credentials-listen: .* is not a loopback address/);
+      assert.throws(
+        () => parseLoopbackListen(text, 'credentials-listen'),
+        /^UsageError: --credentials-listen: .* is not a loopback address/,
+      );
     }
     assert.deepEqual(parseLoopbackListen('[::1]:9911', 'credentials-listen'), { host: '::1', port: 9911 });
   });

@@ -8,13 +8,25 @@ describe('--notify parsing', () => {
     { value: 'signal:HUP:nginx', action: { kind: 'signal', signal: 'SIGHUP', target: { by: 'name', name: 'nginx' } } },
     { value: 'signal:SIGUSR1:my-app', action: { kind: 'signal', signal: 'SIGUSR1', target: { by: 'name', name: 'my-app' } } },
     { value: 'signal:term:python3.12', action: { kind: 'signal', signal: 'SIGTERM', target: { by: 'name', name: 'python3.12' } } },
-    { value: 'signal:HUP:pidfile:/run/app.pid', action: { kind: 'signal', signal: 'SIGHUP', target: { by: 'pidfile', path: '/run/app.pid' } } },
-    { value: 'signal:HUP:pidfile:/run/a:b.pid', action: { kind: 'signal', signal: 'SIGHUP', target: { by: 'pidfile', path: '/run/a:b.pid' } } },
+    {
+      value: 'signal:HUP:pidfile:/run/app.pid',
+      action: { kind: 'signal', signal: 'SIGHUP', target: { by: 'pidfile', path: '/run/app.pid' } },
+    },
+    {
+      value: 'signal:HUP:pidfile:/run/a:b.pid',
+      action: { kind: 'signal', signal: 'SIGHUP', target: { by: 'pidfile', path: '/run/a:b.pid' } },
+    },
     { value: 'http:POST:http://127.0.0.1:8080/-/reload', action: { kind: 'http', method: 'POST', url: 'http://127.0.0.1:8080/-/reload' } },
-    { value: 'http:get:https://u:p@app:9443/reload?token=x', action: { kind: 'http', method: 'GET', url: 'https://u:p@app:9443/reload?token=x' } },
+    {
+      value: 'http:get:https://u:p@app:9443/reload?token=x',
+      action: { kind: 'http', method: 'GET', url: 'https://u:p@app:9443/reload?token=x' },
+    },
     { value: 'http:PUT:http://[::1]:80/', action: { kind: 'http', method: 'PUT', url: 'http://[::1]:80/' } },
     { value: 'exec:nginx -s reload', action: { kind: 'exec', command: 'nginx -s reload' } },
-    { value: 'exec:kill -HUP $(cat /run/x.pid) && echo ok: done', action: { kind: 'exec', command: 'kill -HUP $(cat /run/x.pid) && echo ok: done' } },
+    {
+      value: 'exec:kill -HUP $(cat /run/x.pid) && echo ok: done',
+      action: { kind: 'exec', command: 'kill -HUP $(cat /run/x.pid) && echo ok: done' },
+    },
   ];
   for (const { value, action } of good) {
     it(`parses ${value}`, () => assert.deepEqual(parseNotifyAction(value), action));
@@ -38,12 +50,15 @@ describe('--notify parsing', () => {
   ];
   for (const { value, says } of bad) {
     it(`refuses ${JSON.stringify(value)}`, () => {
-      assert.throws(() => parseNotifyAction(value), (err: unknown) => {
-        assert.ok(err instanceof UsageError);
-        assert.match(err.message, /^--notify /);
-        assert.match(err.message, says);
-        return true;
-      });
+      assert.throws(
+        () => parseNotifyAction(value),
+        (err: unknown) => {
+          assert.ok(err instanceof UsageError);
+          assert.match(err.message, /^--notify /);
+          assert.match(err.message, says);
+          return true;
+        },
+      );
     });
   }
 

@@ -38,7 +38,11 @@ async function startCounter(options: { argv0?: string; title?: string }): Promis
   const file = join(dir, `count-${randomBytes(4).toString('hex')}`);
   const args = [join(dir, 'counter.cjs'), file, ...(options.title === undefined ? [] : [options.title])];
   const child = spawn(process.execPath, args, { stdio: 'ignore', ...(options.argv0 === undefined ? {} : { argv0: options.argv0 }) });
-  await waitFor(() => existsSync(file) && (options.title === undefined || readFileSync(`/proc/${child.pid}/comm`, 'utf8').startsWith(options.title.slice(0, 15))));
+  await waitFor(
+    () =>
+      existsSync(file) &&
+      (options.title === undefined || readFileSync(`/proc/${child.pid}/comm`, 'utf8').startsWith(options.title.slice(0, 15))),
+  );
   return { child, file };
 }
 
@@ -54,7 +58,12 @@ const count = (c: Counter): number => Number(readFileSync(c.file, 'utf8'));
 
 function capture(): { log: NotifyContext['log']; text: () => string } {
   let text = '';
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { text += chunk.toString(); cb(); } });
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      text += chunk.toString();
+      cb();
+    },
+  });
   return { log: pino({ level: 'debug' }, stream), text: () => text };
 }
 
@@ -63,7 +72,10 @@ function context(extra: Partial<NotifyContext> = {}): NotifyContext {
 }
 
 async function run(values: string[], extra: Partial<NotifyContext> = {}): Promise<NotifyOutcome[]> {
-  return runNotifications(values.map((v) => parseNotifyAction(v)), context(extra));
+  return runNotifications(
+    values.map((v) => parseNotifyAction(v)),
+    context(extra),
+  );
 }
 
 describe('notify: signals to real processes', () => {
@@ -108,7 +120,11 @@ describe('notify: signals to real processes', () => {
       const [o] = await runNotifications([parseNotifyAction('signal:HUP:${name}')], { out: '/o', aliases: [], env: {}, log: pino({ level: 'silent' }) });
       await new Promise((r) => setTimeout(r, 200));
       console.log(JSON.stringify(o));`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { argv0: name, cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      argv0: name,
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -178,7 +194,8 @@ describe('notify: http calls to a real server', () => {
         calls.set(path, seen);
         if (path === '/ok') res.writeHead(204).end();
         else if (path === '/flaky') res.writeHead(seen.length < 2 ? 503 : 200).end();
-        else if (path === '/hang') return; // never answers
+        else if (path === '/hang')
+          return; // never answers
         else res.writeHead(500).end('boom');
       });
     });
@@ -283,16 +300,32 @@ function readOr(path: string): string {
 describe('notify: the runner', () => {
   it('runs actions concurrently, reports each in order, and a failure stops none', async () => {
     const started = Date.now();
-    const outcomes = await run(['exec:sleep 0.4', 'exec:exit 1', 'signal:HUP:pidfile:/nonexistent/x.pid', 'exec:sleep 0.4'], { timeouts: { execTimeoutMs: 5000 } });
-    assert.deepEqual(outcomes.map((o) => [o.kind, o.outcome]), [['exec', 'ok'], ['exec', 'failed'], ['signal', 'failed'], ['exec', 'ok']]);
+    const outcomes = await run(['exec:sleep 0.4', 'exec:exit 1', 'signal:HUP:pidfile:/nonexistent/x.pid', 'exec:sleep 0.4'], {
+      timeouts: { execTimeoutMs: 5000 },
+    });
+    assert.deepEqual(
+      outcomes.map((o) => [o.kind, o.outcome]),
+      [
+        ['exec', 'ok'],
+        ['exec', 'failed'],
+        ['signal', 'failed'],
+        ['exec', 'ok'],
+      ],
+    );
     assert.ok(Date.now() - started < 750, `took ${Date.now() - started} ms: not concurrent`);
   });
 
   it('logs every outcome', async () => {
     const { log, text } = capture();
     await runNotifications([parseNotifyAction('exec:true'), parseNotifyAction('exec:false')], context({ log }));
-    const lines = text().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; action: string; outcome: string });
-    assert.deepEqual(lines.map((l) => [l.action, l.outcome]).sort(), [['exec:false', 'failed'], ['exec:true', 'ok']]);
+    const lines = text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; action: string; outcome: string });
+    assert.deepEqual(lines.map((l) => [l.action, l.outcome]).sort(), [
+      ['exec:false', 'failed'],
+      ['exec:true', 'ok'],
+    ]);
   });
 
   it('does nothing for no actions', async () => assert.deepEqual(await run([]), []));

@@ -66,10 +66,15 @@ describe('KubeClient through an http:// proxy', () => {
       await kube.list(SECRETS, 'ns');
       const events: WatchEvent[] = [];
       await new Promise<void>((resolve, reject) => {
-        void kube.watch(SECRETS, 'ns', { query: { timeoutSeconds: 5 } }, {
-          onEvent: (event) => events.push(event),
-          onEnd: (err) => (err === undefined ? resolve() : reject(err)),
-        });
+        void kube.watch(
+          SECRETS,
+          'ns',
+          { query: { timeoutSeconds: 5 } },
+          {
+            onEvent: (event) => events.push(event),
+            onEnd: (err) => (err === undefined ? resolve() : reject(err)),
+          },
+        );
       });
       assert.equal(events[0]?.type, 'ADDED');
     } finally {
@@ -77,10 +82,13 @@ describe('KubeClient through an http:// proxy', () => {
     }
     // Two requests share one kept-alive tunnel; the watch has its own.
     assert.deepEqual(proxy.tunnels.slice(tunnelsBefore), [`${NAME}:${port}`, `${NAME}:${port}`]);
-    assert.ok(seen.some((line) => line.startsWith('GET /api/v1/namespaces/ns/secrets?') && line.endsWith('Bearer tkn')), seen.join('\n'));
+    assert.ok(
+      seen.some((line) => line.startsWith('GET /api/v1/namespaces/ns/secrets?') && line.endsWith('Bearer tkn')),
+      seen.join('\n'),
+    );
   });
 
-  it('sends the proxy URL\'s credentials; wrong ones are a final error naming the proxy, not its password', async () => {
+  it("sends the proxy URL's credentials; wrong ones are a final error naming the proxy, not its password", async () => {
     const good = await client(`http://u:${encodeURIComponent('p@ss')}@127.0.0.1:${authProxy.port}`);
     await good.list(SECRETS, 'ns');
     good.close();
@@ -97,14 +105,20 @@ describe('KubeClient through an http:// proxy', () => {
 
   it('a CA that did not sign the server: final, over the tunnel as without one', async () => {
     const kube = await client(proxy.url, pem('b.crt'));
-    await assert.rejects(kube.list(SECRETS, 'ns'), (err: unknown) => err instanceof KubeConnectionError && !err.transient && /is not trusted/.test(err.message));
+    await assert.rejects(
+      kube.list(SECRETS, 'ns'),
+      (err: unknown) => err instanceof KubeConnectionError && !err.transient && /is not trusted/.test(err.message),
+    );
     kube.close();
   });
 
   it('a proxy that cannot reach the target (502) is transient', async () => {
     const auth = await credentialsAuth({ insecure: true });
     const kube = new KubeClient(auth, 'https://127.0.0.1:1', { proxy: new URL(proxy.url) });
-    await assert.rejects(kube.list(SECRETS, 'ns'), (err: unknown) => err instanceof KubeConnectionError && err.transient && /HTTP 502/.test(err.message));
+    await assert.rejects(
+      kube.list(SECRETS, 'ns'),
+      (err: unknown) => err instanceof KubeConnectionError && err.transient && /HTTP 502/.test(err.message),
+    );
     kube.close();
   });
 });

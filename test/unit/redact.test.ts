@@ -7,12 +7,37 @@ describe('redactSecrets', () => {
   beforeEach(() => forgetSecrets());
 
   const cases: { name: string; remember: string[]; text: string; expected: string }[] = [
-    { name: 'a remembered key anywhere', remember: ['AKIAABCDEFGHIJKLMNOP'], text: 'bucket AKIAABCDEFGHIJKLMNOP at x', expected: 'bucket [redacted] at x' },
+    {
+      name: 'a remembered key anywhere',
+      remember: ['AKIAABCDEFGHIJKLMNOP'],
+      text: 'bucket AKIAABCDEFGHIJKLMNOP at x',
+      expected: 'bucket [redacted] at x',
+    },
     { name: 'every occurrence', remember: ['secretsecret'], text: 'secretsecret/secretsecret', expected: '[redacted]/[redacted]' },
-    { name: 'the JSON-escaped spelling', remember: ['ab"cd\\efgh'], text: '{"msg":"x ab\\"cd\\\\efgh"}', expected: '{"msg":"x [redacted]"}' },
-    { name: 'a key with a stray newline, as the key itself', remember: ['AKIAABCDEFGH\n'], text: 'S3 bucket AKIAABCDEFGH', expected: 'S3 bucket [redacted]' },
-    { name: 'the longer of two overlapping keys whole', remember: ['abcdefgh', 'abcdefghijkl'], text: 'abcdefghijkl', expected: '[redacted]' },
-    { name: 'short values are not masked (they would blank ordinary words)', remember: ['short'], text: 'a short word', expected: 'a short word' },
+    {
+      name: 'the JSON-escaped spelling',
+      remember: ['ab"cd\\efgh'],
+      text: '{"msg":"x ab\\"cd\\\\efgh"}',
+      expected: '{"msg":"x [redacted]"}',
+    },
+    {
+      name: 'a key with a stray newline, as the key itself',
+      remember: ['AKIAABCDEFGH\n'],
+      text: 'S3 bucket AKIAABCDEFGH',
+      expected: 'S3 bucket [redacted]',
+    },
+    {
+      name: 'the longer of two overlapping keys whole',
+      remember: ['abcdefgh', 'abcdefghijkl'],
+      text: 'abcdefghijkl',
+      expected: '[redacted]',
+    },
+    {
+      name: 'short values are not masked (they would blank ordinary words)',
+      remember: ['short'],
+      text: 'a short word',
+      expected: 'a short word',
+    },
     { name: 'nothing remembered, nothing changed', remember: [], text: 'plain', expected: 'plain' },
   ];
   for (const c of cases) {
@@ -54,6 +79,7 @@ describe('chooseCandidate', () => {
     { states: [], expected: { kind: 'none', denied: false } },
   ];
   for (const row of table) {
-    it(`${row.states.map((s) => s.kind).join(',') || '(none)'} -> ${JSON.stringify(row.expected)}`, () => assert.deepEqual(chooseCandidate(row.states), row.expected));
+    it(`${row.states.map((s) => s.kind).join(',') || '(none)'} -> ${JSON.stringify(row.expected)}`, () =>
+      assert.deepEqual(chooseCandidate(row.states), row.expected));
   }
 });

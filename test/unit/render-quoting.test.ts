@@ -97,7 +97,11 @@ describe('refusals: the other fields go through the same rules', () => {
   for (const [format, field, value] of cases) {
     it(`${format} refuses ${field} ${JSON.stringify(value)}`, () => {
       const overrides: Partial<BucketCredentials> = { [field]: value };
-      assertRefused(refusal(() => RENDERERS[format]([bucket('q', overrides)])), field, value);
+      assertRefused(
+        refusal(() => RENDERERS[format]([bucket('q', overrides)])),
+        field,
+        value,
+      );
     });
   }
 

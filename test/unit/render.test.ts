@@ -6,7 +6,10 @@ import { FORMATS, type Format, type RenderedFile } from '../../src/render/types.
 import { HTTP_ENDPOINT, REAL_ACCESS_KEY as AK, REAL_SECRET_KEY as SK, bucket } from './render-fixtures.js';
 
 const ONE = [bucket('backup')];
-const TWO = [bucket('backup'), bucket('media', { accessKeyId: 'AKMEDIA', secretAccessKey: 'media/secret+key=', region: 'eu-west-1', endpoint: HTTP_ENDPOINT })];
+const TWO = [
+  bucket('backup'),
+  bucket('media', { accessKeyId: 'AKMEDIA', secretAccessKey: 'media/secret+key=', region: 'eu-west-1', endpoint: HTTP_ENDPOINT }),
+];
 
 function contents(format: Format, buckets = ONE): Record<string, string> {
   return Object.fromEntries(RENDERERS[format](buckets).map((f) => [f.path, f.content]));
@@ -142,7 +145,10 @@ BUCKET_REGION='us-east-1'
   });
 
   it('one file per bucket; explicit port; http default port 80', () => {
-    const files = contents('env', [...TWO, bucket('plain', { endpoint: { scheme: 'http', host: 's3.local', port: undefined, url: 'http://s3.local' } })]);
+    const files = contents('env', [
+      ...TWO,
+      bucket('plain', { endpoint: { scheme: 'http', host: 's3.local', port: undefined, url: 'http://s3.local' } }),
+    ]);
     assert.deepEqual(Object.keys(files), ['env/backup.env', 'env/media.env', 'env/plain.env']);
     assert.match(files['env/media.env'] ?? '', /^BUCKET_HOST='127\.0\.0\.1'\nBUCKET_PORT='8333'\n/m);
     assert.match(files['env/plain.env'] ?? '', /^BUCKET_PORT='80'\n/m);
@@ -169,14 +175,17 @@ bucket_location = us-east-1
   });
 
   it('http with a port', () => {
-    assert.equal(contents('s3cmd', TWO)['s3cmd/media.s3cfg'], `[default]
+    assert.equal(
+      contents('s3cmd', TWO)['s3cmd/media.s3cfg'],
+      `[default]
 access_key = AKMEDIA
 secret_key = media/secret+key=
 host_base = 127.0.0.1:8333
 host_bucket = 127.0.0.1:8333
 use_https = False
 bucket_location = eu-west-1
-`);
+`,
+    );
   });
 });
 
@@ -220,7 +229,9 @@ describe('render: json', () => {
   });
 
   it('absent source details are null', () => {
-    const raw = bucket('raw', { source: { layout: 'cozystack-flat', name: 'x', namespace: undefined, uid: undefined, resourceVersion: undefined } });
+    const raw = bucket('raw', {
+      source: { layout: 'cozystack-flat', name: 'x', namespace: undefined, uid: undefined, resourceVersion: undefined },
+    });
     const parsed = JSON.parse(contents('json', [raw])['json/raw.json'] ?? '') as { source: unknown };
     assert.deepEqual(parsed.source, { name: 'x', namespace: null, uid: null, resourceVersion: null, layout: 'cozystack-flat' });
   });
@@ -248,28 +259,47 @@ describe('renderFiles', () => {
     const all = paths(renderFiles(TWO, FORMATS));
     assert.equal(new Set(all).size, all.length);
     assert.deepEqual(all, [
-      'aws/credentials', 'aws/config', 'rclone/rclone.conf', 'mc/config.json',
-      'env/backup.env', 'env/media.env', 's3cmd/backup.s3cfg', 's3cmd/media.s3cfg',
-      'restic/backup.env', 'restic/media.env', 'velero/backup', 'velero/media',
-      'json/backup.json', 'json/media.json',
+      'aws/credentials',
+      'aws/config',
+      'rclone/rclone.conf',
+      'mc/config.json',
+      'env/backup.env',
+      'env/media.env',
+      's3cmd/backup.s3cfg',
+      's3cmd/media.s3cfg',
+      'restic/backup.env',
+      'restic/media.env',
+      'velero/backup',
+      'velero/media',
+      'json/backup.json',
+      'json/media.json',
     ]);
   });
 
   it('refuses two buckets with one alias, naming both sources', () => {
-    const clash = bucket('backup', { source: { layout: 'cozystack-flat', name: 'bucket-other', namespace: 'tenant-b', uid: undefined, resourceVersion: undefined } });
-    assert.throws(() => renderFiles([bucket('backup'), clash], ['json']), (err: unknown) => {
-      assert.ok(err instanceof CredentialsError);
-      assert.equal(err.field, 'alias');
-      assert.equal(err.source, 'secret tenant-b/bucket-other');
-      assert.match(err.message, /secret tenant-a\/bucket-backup/);
-      return true;
+    const clash = bucket('backup', {
+      source: { layout: 'cozystack-flat', name: 'bucket-other', namespace: 'tenant-b', uid: undefined, resourceVersion: undefined },
     });
+    assert.throws(
+      () => renderFiles([bucket('backup'), clash], ['json']),
+      (err: unknown) => {
+        assert.ok(err instanceof CredentialsError);
+        assert.equal(err.field, 'alias');
+        assert.equal(err.source, 'secret tenant-b/bucket-other');
+        assert.match(err.message, /secret tenant-a\/bucket-backup/);
+        return true;
+      },
+    );
   });
 
   it('refuses an alias that is not a DNS-1123 label, whatever the format', () => {
     for (const alias of ['../etc', 'Upper', 'a/b', '', 'a'.repeat(64)]) {
       for (const format of FORMATS) {
-        assert.throws(() => RENDERERS[format]([bucket(alias)]), (err: unknown) => err instanceof CredentialsError && err.field === 'alias', `${format} ${alias}`);
+        assert.throws(
+          () => RENDERERS[format]([bucket(alias)]),
+          (err: unknown) => err instanceof CredentialsError && err.field === 'alias',
+          `${format} ${alias}`,
+        );
       }
       assert.throws(() => renderFiles([bucket(alias)], ['json']), CredentialsError);
     }

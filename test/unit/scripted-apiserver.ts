@@ -46,7 +46,14 @@ export async function startScriptedApiserver(handler: Handler, tls?: Tls): Promi
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://x');
     const kind = kindOf(req.method ?? 'GET', url);
-    const entry: Seen = { kind, path: url.pathname, query: url.searchParams, headers: req.headers, at: performance.now(), n: seen.filter((s) => s.kind === kind).length };
+    const entry: Seen = {
+      kind,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      at: performance.now(),
+      n: seen.filter((s) => s.kind === kind).length,
+    };
     seen.push(entry);
     for (const wake of waiters) wake();
     req.resume();
@@ -119,7 +126,22 @@ export function bookmark(resourceVersion: string): Record<string, unknown> {
   return { kind: 'Secret', apiVersion: 'v1', metadata: { resourceVersion } };
 }
 
-export function sendStatus(res: http.ServerResponse, code: number, headers: Record<string, string> = {}, details?: Record<string, unknown>): void {
+export function sendStatus(
+  res: http.ServerResponse,
+  code: number,
+  headers: Record<string, string> = {},
+  details?: Record<string, unknown>,
+): void {
   res.writeHead(code, { 'Content-Type': 'application/json', ...headers });
-  res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason: code === 403 ? 'Forbidden' : 'TooManyRequests', message: `scripted ${code}`, details }));
+  res.end(
+    JSON.stringify({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      code,
+      reason: code === 403 ? 'Forbidden' : 'TooManyRequests',
+      message: `scripted ${code}`,
+      details,
+    }),
+  );
 }

@@ -115,7 +115,11 @@ describe('initial state', () => {
     assert.equal(secret?.kind, 'Secret');
     assert.equal(secret?.metadata?.name, 'bucket-a');
     assert.match(String(secret?.metadata?.resourceVersion), /^sha256:[0-9a-f]{32}$/);
-    assert.deepEqual(secret?.data, { '.dotted': 'a2VwdA==', accessKey: Buffer.from('AK-1').toString('base64'), secretKey: Buffer.from(`${SECRET}-1`).toString('base64') });
+    assert.deepEqual(secret?.data, {
+      '.dotted': 'a2VwdA==',
+      accessKey: Buffer.from('AK-1').toString('base64'),
+      secretKey: Buffer.from(`${SECRET}-1`).toString('base64'),
+    });
     assert.equal(follower.liveness().state, 'watching');
     assert.equal(src.kind, 'volume');
     assert.match(src.description, /Secret volumes under/);
@@ -172,7 +176,11 @@ describe('changes', () => {
     }
     await rec.until('the last swap', () => rec.last()?.accessKey === 'AK-40');
     const seen = rec.data().map((data) => Number(data?.accessKey?.slice(3)));
-    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), 'in order');
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => a - b),
+      'in order',
+    );
     assert.equal(new Set(seen).size, seen.length, 'each state once');
     await sleep(200);
     assert.equal(rec.last()?.accessKey, 'AK-40', 'nothing after the last state');
@@ -242,7 +250,10 @@ describe('changes', () => {
     writeSecretVolume(join(dir, 'bucket-a'), creds('2'));
     await rec.states_(3);
     assert.deepEqual(rec.data(), [undefined, creds('1'), creds('2')]);
-    assert.ok(lines.some((line) => line.includes('does not exist (yet)')), 'said once why nothing is there');
+    assert.ok(
+      lines.some((line) => line.includes('does not exist (yet)')),
+      'said once why nothing is there',
+    );
     assert.ok(!lines.join('').includes(SECRET), 'no key in the log');
     await src.close();
   });
@@ -293,7 +304,10 @@ describe('consistency', () => {
     const worker = new Worker(new URL('../env/kubelet-volume-hammer.js', import.meta.url), { workerData: { dir: vol, swaps } });
     const finished = new Promise<void>((resolve, reject) => worker.once('message', () => resolve()).once('error', reject));
     let done = false;
-    void finished.then(() => (done = true), () => (done = true));
+    void finished.then(
+      () => (done = true),
+      () => (done = true),
+    );
     // Direct reads as well, between the source's own: many more chances to hit a swap.
     const direct: Array<Record<string, string>> = [];
     const failures: unknown[] = [];
@@ -412,7 +426,10 @@ describe('bad content and bad places', () => {
     src.follow('bucket-a', rec);
     await rec.states_(1);
     assert.deepEqual(rec.states[0]?.data, { accessKey: Buffer.from([0xff, 0xfe, 0x00, 0x41]).toString('base64') });
-    assert.throws(() => decodeSecret(rec.states[0] ?? {}, 'volume'), (err: unknown) => err instanceof CredentialsError && /not valid UTF-8/.test(err.message));
+    assert.throws(
+      () => decodeSecret(rec.states[0] ?? {}, 'volume'),
+      (err: unknown) => err instanceof CredentialsError && /not valid UTF-8/.test(err.message),
+    );
     await src.close();
   });
 
@@ -471,7 +488,8 @@ async function followUnprivileged(dir: string, name: string, fix: () => void): P
   const copy = join(root, `child-${counter}`);
   const here = fileURLToPath(new URL('../../', import.meta.url));
   cpSync(join(here, 'src'), join(copy, 'src'), { recursive: true });
-  for (const pkg of ['chokidar', 'readdirp']) cpSync(realpathSync(join(here, '..', 'node_modules', pkg)), join(copy, 'node_modules', pkg), { recursive: true });
+  for (const pkg of ['chokidar', 'readdirp'])
+    cpSync(realpathSync(join(here, '..', 'node_modules', pkg)), join(copy, 'node_modules', pkg), { recursive: true });
   writeFileSync(join(copy, 'package.json'), '{"type":"module"}\n');
   for (const path of [root, dir]) chmodSync(path, 0o755);
   // Likewise node itself: CI's Node 24 lives under root's 0700 home (~/.cache).
@@ -492,7 +510,11 @@ async function followUnprivileged(dir: string, name: string, fix: () => void): P
       onUnreadable: (err) => { say({ unreadable: err.message }); process.exit(3); },
       onRetry: (err, ms) => say({ retry: err.message, ms }),
     });`;
-  const child = spawn(childNode, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], uid: CHILD_ID.uid, gid: CHILD_ID.gid });
+  const child = spawn(childNode, ['--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    uid: CHILD_ID.uid,
+    gid: CHILD_ID.gid,
+  });
   const outcome: ChildOutcome = { retries: [], state: undefined };
   let buffered = '';
   child.stdout.on('data', (chunk: Buffer) => {

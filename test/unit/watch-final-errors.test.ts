@@ -19,7 +19,10 @@ before(async () => {
 });
 after(async () => proxy.close());
 
-async function follow(retryDenied: boolean, untilMs: number): Promise<{ fatal: (KubeApiError | KubeConnectionError)[]; retries: unknown[] }> {
+async function follow(
+  retryDenied: boolean,
+  untilMs: number,
+): Promise<{ fatal: (KubeApiError | KubeConnectionError)[]; retries: unknown[] }> {
   const client = new KubeClient(await credentialsAuth({ insecure: false }), 'http://apiserver.invalid:8080', { proxy: new URL(proxy.url) });
   const fatal: (KubeApiError | KubeConnectionError)[] = [];
   const retries: unknown[] = [];
