@@ -71,8 +71,57 @@ export class KubeHttp {
     });
   }
 
+  /** A long-running GET (a watch): each complete line goes to `onLine` the moment it arrives. */
+  stream(path: string, onLine: (line: string) => void): () => void {
+    const req = https.request({ host: this.server.hostname, port: this.server.port, path, method: 'GET', agent: this.agent }, (res) => {
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+          onLine(buffer.slice(0, nl));
+          buffer = buffer.slice(nl + 1);
+        }
+      });
+    });
+    req.on('error', () => undefined);
+    req.end();
+    return () => req.destroy();
+  }
+
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/**
+ * A bare watch on the Secret, in the bench: when the apiserver delivers the event carrying a key
+ * to any watcher. write -> here is the apiserver's share of the latency; here -> files is the sidecar's.
+ */
+export class BareWatch {
+  private readonly stop: () => void;
+  private waiting: { key: string; resolve: (at: number) => void } | undefined;
+
+  constructor(kube: KubeHttp, namespace: string, name: string) {
+    this.stop = kube.stream(`/api/v1/namespaces/${namespace}/secrets?watch=true&fieldSelector=metadata.name%3D${name}`, (line) => this.onLine(line));
+  }
+
+  until(accessKeyId: string): Promise<number> {
+    return new Promise((resolve) => (this.waiting = { key: accessKeyId, resolve }));
+  }
+
+  private onLine(line: string): void {
+    const at = nowMs();
+    const event = JSON.parse(line) as { type: string; object: { data?: Record<string, string> } };
+    const info = Buffer.from(event.object.data?.BucketInfo ?? '', 'base64').toString('utf8');
+    if (this.waiting === undefined || event.type === 'DELETED' || !info.includes(`"${this.waiting.key}"`)) return;
+    const { resolve } = this.waiting;
+    this.waiting = undefined;
+    resolve(at);
+  }
+
+  close(): void {
+    this.stop();
   }
 }
 
