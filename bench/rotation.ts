@@ -48,6 +48,8 @@ interface Ctx {
   readonly work: string;
   /** Generation counter: every write carries a new key, keyId(gen). */
   gen: number;
+  /** The generation the Secret holds (the volume phase writes only its own directory). */
+  secretGen: number;
 }
 
 const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> =>
@@ -67,6 +69,7 @@ async function writeSecret(ctx: Ctx, gen: number, mode: 'in-place' | 'recreate')
   const path = `/api/v1/namespaces/${ctx.ns}/secrets`;
   if (mode === 'recreate') await check(ctx.kube.request('DELETE', `${path}/${SECRET}`), 'delete');
   const start = nowMs();
+  ctx.secretGen = gen;
   if (mode === 'in-place') await check(ctx.kube.request('PUT', `${path}/${SECRET}`, secretBody(ctx, gen)), 'update');
   else await check(ctx.kube.request('POST', path, secretBody(ctx, gen)), 'create');
   return { start, answered: nowMs() };
@@ -279,7 +282,7 @@ async function sdkPhase(ctx: Ctx): Promise<{ rotations: (number | null)[]; reque
   let oldKeyAfterNotify = 0;
   let endpoint: Record<string, number> = {};
   try {
-    await firstSignedWith(seen, keyId(ctx.gen), 0);
+    await firstSignedWith(seen, keyId(ctx.secretGen), 0);
     for (let i = 0; i < SDK_ROTATIONS; i += 1) {
       // A random point of the SDK's ~60 s refresh cycle, so the figures spread over it.
       await sleep(Math.round(Math.random() * 60_000));
@@ -385,7 +388,7 @@ async function setup(): Promise<Ctx> {
   const cp = await startControlPlane({ logDir: work });
   const ns = `bench-${Math.random().toString(16).slice(2, 10)}`;
   await cp.createNamespace(ns);
-  const ctx: Ctx = { cp, kube: new KubeHttp(cp.kubeconfigPath), ns, work, gen: 0 };
+  const ctx: Ctx = { cp, kube: new KubeHttp(cp.kubeconfigPath), ns, work, gen: 0, secretGen: 0 };
   await check(ctx.kube.request('POST', `/api/v1/namespaces/${ns}/secrets`, secretBody(ctx, 0)), 'create');
   return ctx;
 }
@@ -473,8 +476,12 @@ function report(results: Record<string, unknown>): void {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'rotation.json');
   const summaries = { api: Object.fromEntries(Object.entries(api ?? {}).map(([k, l]) => [k, { toFiles: summarize(l.toFilesMs), toNotify: summarize(l.toNotifyMs), toBareWatch: summarize(l.toBareWatchMs), apiAnswer: summarize(l.apiAnswerMs), lost: l.lost }])), volume: volume === undefined ? undefined : { toFiles: summarize(volume.toFilesMs), toNotify: summarize(volume.toNotifyMs), lost: volume.lost } };
-  writeFileSync(file, `${JSON.stringify({ bench: 'rotation', node: process.version, date: new Date().toISOString(), targets: TARGETS, summaries, ...results }, null, 2)}\n`);
-  process.stdout.write(`written ${relative(REPO_ROOT, file)}\n`);
+  const json = `${JSON.stringify({ bench: 'rotation', node: process.version, date: new Date().toISOString(), targets: TARGETS, summaries, ...results }, null, 2)}\n`;
+  // Also per Node major, so a run under another Node does not replace the figures of this one.
+  const perNode = join(dir, `rotation-node${process.versions.node.split('.')[0] ?? ''}.json`);
+  writeFileSync(file, json);
+  writeFileSync(perNode, json);
+  process.stdout.write(`written ${relative(REPO_ROOT, file)} and ${relative(REPO_ROOT, perNode)}\n`);
 }
 
 await main();
