@@ -103,7 +103,7 @@ class Generator {
     const bucketName = this.maybe('backups', [keys.accessKeyId, key(), `${key()}\n`, `x/${key()}`]);
     const region = this.maybe('', [key(), `${key()}\r`, 'us-east-1']);
     const aliasIsKey = /^[a-z0-9]+$/.test(keys.accessKeyId) && this.random() < 0.5;
-    const alias = aliasIsKey ? keys.accessKeyId : this.pick([undefined, 'hostile']);
+    const alias = aliasIsKey ? keys.accessKeyId : this.pick([undefined, `hostile${index}`]);
     const ak = this.maybe(keys.accessKeyId, [`${keys.accessKeyId}\n`, '']);
     const sk = this.maybe(keys.secretAccessKey, [`${keys.secretAccessKey}\u0000`]);
     const layout = this.pick(['bucketinfo', 'cozystack-flat', 'cosi-v1alpha2'] as const);
