@@ -62,8 +62,6 @@ export class SidecarLoop {
   private renderedKey = '';
   /** Per alias: the bad update being reported (reason and message), until a good render. */
   private readonly bad = new Map<string, { reason: BadUpdateReason; message: string }>();
-  /** Resolves when the notifications and verifications started so far are done (tests, shutdown). */
-  private pending: Promise<unknown> = Promise.resolve();
 
   constructor(options: LoopOptions) {
     this.options = options;
@@ -101,11 +99,6 @@ export class SidecarLoop {
       };
     }
     return out;
-  }
-
-  /** Waits for the notifications and verifications already started. */
-  settled(): Promise<unknown> {
-    return this.pending;
   }
 
   private renderNow(): void {
@@ -165,7 +158,10 @@ export class SidecarLoop {
     const work: Promise<unknown>[] = [];
     if (!first && this.options.notify.length > 0) work.push(this.notify(changed.map((b) => b.alias)));
     if (this.options.verify !== undefined && rotated.length > 0) work.push(this.verify(rotated, this.options.verify));
-    this.pending = Promise.all([this.pending, ...work]);
+    // Neither rejects on the app's or S3's account; anything else is a bug, said once, not a crash.
+    void Promise.all(work).catch((err: unknown) =>
+      this.log.error(`after the render: ${err instanceof Error ? err.message : 'unknown error'}`),
+    );
   }
 
   private count(first: boolean, rotated: readonly BucketCredentials[]): void {
