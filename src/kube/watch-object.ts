@@ -5,6 +5,9 @@
  * a denial or an unserved resource is reported once and ends the loop, unless `retryDenied` asks
  * to outlive a briefly broken RoleBinding or token. It never stops silently, and says how it is
  * doing (liveness) for a sidecar's `/healthz`.
+ *
+ * The safety re-read (DESIGN.md: at most one GET per object per 10 minutes) is a GET beside the
+ * running watch, not a relist: a lost event cannot stick, and a healthy watch is not cut for it.
  */
 import { Backoff, sleep } from '../backoff.js';
 import type { KubeClient, WatchEvent } from './client.js';
@@ -21,9 +24,15 @@ export interface Liveness {
 
 /**
  * Why the loop started over, for counting restarts: `timeout` is the routine end of a watch at its
- * `timeoutSeconds`, `resync` the periodic re-read; the others are trouble.
+ * `timeoutSeconds`; the others are trouble.
  */
-export type RestartReason = 'gone' | 'stall' | 'error' | 'timeout' | 'denied' | 'resync';
+export type RestartReason = 'gone' | 'stall' | 'error' | 'timeout' | 'denied';
+
+/**
+ * What a safety re-read found: `changed` means the watch had missed something (now delivered);
+ * `superseded` that a watch event arrived while the GET was out, so its older answer was dropped.
+ */
+export type RereadOutcome = 'unchanged' | 'changed' | 'superseded' | 'failed';
 
 export interface BackoffTimings {
   readonly initialMs: number;
@@ -35,7 +44,7 @@ export interface WatchTimings {
   readonly watchTimeoutSeconds: number;
   /** Silence (not even a bookmark) after which a watch is taken for dead. */
   readonly idleTimeoutMs: number;
-  /** A fresh LIST this often even while the watch is healthy, so a lost event cannot stick; 0: never. */
+  /** A GET this often even while the watch is healthy, so a lost event cannot stick; 0: never. */
   readonly resyncMs: number;
   /** After a transient failure, or a watch that ended too soon. */
   readonly retry: BackoffTimings;
@@ -85,6 +94,8 @@ export interface ObjectWatchOptions {
   onDenied?(err: KubeApiError, retryInMs: number): void;
   /** Each time a watch is opened again or the loop lists again, with why. */
   onRestart?(reason: RestartReason): void;
+  /** After each safety re-read. */
+  onReread?(outcome: RereadOutcome): void;
   readonly timings?: Partial<WatchTimings>;
 }
 
@@ -104,7 +115,7 @@ export function watchObject(options: ObjectWatchOptions): ObjectWatch {
   return { stop: () => controller.abort(), liveness: () => follower.liveness() };
 }
 
-type WatchOutcome = { readonly relist: 'gone' | 'resync' } | { readonly relist?: undefined; readonly resourceVersion: string };
+type WatchOutcome = { readonly relist: 'gone' } | { readonly relist?: undefined; readonly resourceVersion: string };
 
 class Follower {
   private readonly options: ObjectWatchOptions;
@@ -114,6 +125,10 @@ class Follower {
   private readonly deniedRetry: Backoff;
   private state: Liveness['state'] = 'starting';
   private lastProgressAt = performance.now();
+  /** The resourceVersion last handed to onState ('' for absent), for the re-read to compare with. */
+  private delivered: string | undefined;
+  /** Bumped by every state the list or watch delivers, so a re-read can tell it was overtaken. */
+  private deliveries = 0;
 
   constructor(options: ObjectWatchOptions, signal: AbortSignal) {
     this.options = options;
@@ -128,6 +143,9 @@ class Follower {
   }
 
   async run(): Promise<void> {
+    const reread = this.timings.resyncMs > 0 ? setInterval(() => void this.reread(), this.timings.resyncMs) : undefined;
+    reread?.unref();
+    this.signal.addEventListener('abort', () => clearInterval(reread), { once: true });
     while (!this.signal.aborted) {
       try {
         await this.listAndWatch();
@@ -178,26 +196,25 @@ class Follower {
   private async listAndWatch(): Promise<void> {
     const { options, signal } = this;
     this.state = 'listing';
-    const listedAt = performance.now();
     const list = await options.client.list<KubeObject>(options.resource, options.namespace, { query: selector(options.name), signal });
     if (signal.aborted) return;
     this.progress();
     this.retry.reset();
     this.deniedRetry.reset();
-    options.onState(list.items.find((item) => item.metadata?.name === options.name));
+    this.deliver(list.items.find((item) => item.metadata?.name === options.name));
     await options.beforeWatch?.();
     const from = list.metadata?.resourceVersion;
     // No resourceVersion to watch from (not an apiserver's answer): list again, but not in a tight loop.
     if (from === undefined) return this.pause(this.retry.next());
-    await this.watchUntilRelist(from, this.timings.resyncMs > 0 ? listedAt + this.timings.resyncMs : Infinity);
+    await this.watchUntilRelist(from);
   }
 
   /** Watch after watch from the last resourceVersion seen, until a relist is due or the loop stops. */
-  private async watchUntilRelist(from: string, resyncAt: number): Promise<void> {
+  private async watchUntilRelist(from: string): Promise<void> {
     let resourceVersion = from;
     while (!this.signal.aborted) {
       const started = performance.now();
-      const outcome = await this.watchFrom(resourceVersion, resyncAt);
+      const outcome = await this.watchFrom(resourceVersion);
       if (this.signal.aborted) return;
       this.options.onRestart?.(outcome.relist ?? 'timeout');
       if (outcome.relist !== undefined) return;
@@ -208,20 +225,14 @@ class Follower {
     }
   }
 
-  /** Resolves with the resourceVersion to resume from, or a relist (410, resync due); rejects on failure. */
-  private watchFrom(from: string, resyncAt: number): Promise<WatchOutcome> {
+  /** Resolves with the resourceVersion to resume from, or a relist (410); rejects on failure. */
+  private watchFrom(from: string): Promise<WatchOutcome> {
     const { options } = this;
     return new Promise((resolve, reject) => {
       let resourceVersion = from;
       let failure: KubeApiError | 'gone' | undefined;
-      let resyncDue = false;
       // Per watch, so nothing is left on the loop's signal, however the watch ends or fails to open.
       const own = new AbortController();
-      const stopForResync = (): void => {
-        resyncDue = true;
-        own.abort();
-      };
-      const resync = Number.isFinite(resyncAt) ? setTimeout(stopForResync, Math.max(0, resyncAt - performance.now())) : undefined;
       const onEvent = (event: WatchEvent): void => {
         this.progress();
         if (event.type === 'ERROR') {
@@ -229,15 +240,14 @@ class Follower {
           return own.abort();
         }
         resourceVersion = (event.object as KubeObject | null)?.metadata?.resourceVersion ?? resourceVersion;
-        if (event.type === 'ADDED' || event.type === 'MODIFIED') options.onState(event.object as KubeObject);
-        else if (event.type === 'DELETED') options.onState(undefined);
+        if (event.type === 'ADDED' || event.type === 'MODIFIED') this.deliver(event.object as KubeObject);
+        else if (event.type === 'DELETED') this.deliver(undefined);
       };
       const onEnd = (err: Error | undefined): void => {
-        clearTimeout(resync);
         const outcome = failure ?? err;
         if (outcome === 'gone' || (outcome instanceof KubeApiError && outcome.status === 410)) resolve({ relist: 'gone' });
         else if (outcome !== undefined) reject(outcome);
-        else resolve(resyncDue ? { relist: 'resync' } : { resourceVersion });
+        else resolve({ resourceVersion });
       };
       this.state = 'watching';
       const query = {
@@ -249,11 +259,43 @@ class Follower {
       const signal = AbortSignal.any([this.signal, own.signal]);
       options.client
         .watch(options.resource, options.namespace, { query, idleTimeoutMs: this.timings.idleTimeoutMs, signal }, { onEvent, onEnd })
-        .catch((err: Error) => {
-          clearTimeout(resync);
-          reject(err);
-        });
+        .catch(reject);
     });
+  }
+
+  private deliver(object: KubeObject | undefined): void {
+    this.deliveries++;
+    this.delivered = object?.metadata?.resourceVersion ?? '';
+    this.options.onState(object);
+  }
+
+  /**
+   * The safety re-read: one GET beside the watch. A different resourceVersion than last delivered
+   * means an event was lost, and the GET's answer is delivered; an event that arrived meanwhile is
+   * newer than the answer, which is then dropped. A failure is only counted: the watch loop has
+   * its own retries, and the next re-read comes anyway.
+   */
+  private async reread(): Promise<void> {
+    const { options, signal } = this;
+    if (this.state !== 'watching' || this.delivered === undefined) return;
+    const before = this.deliveries;
+    let outcome: RereadOutcome;
+    try {
+      const object = await options.client.get<KubeObject>(options.resource, options.namespace, options.name, { signal });
+      outcome = this.settleReread(object, before);
+    } catch (err) {
+      if (signal.aborted) return;
+      outcome = err instanceof KubeApiError && err.status === 404 ? this.settleReread(undefined, before) : 'failed';
+    }
+    if (outcome !== 'failed') this.progress();
+    options.onReread?.(outcome);
+  }
+
+  private settleReread(object: KubeObject | undefined, deliveriesBefore: number): RereadOutcome {
+    if (this.signal.aborted || this.deliveries !== deliveriesBefore) return 'superseded';
+    if ((object?.metadata?.resourceVersion ?? '') === this.delivered) return 'unchanged';
+    this.deliver(object);
+    return 'changed';
   }
 
   private async pause(ms: number): Promise<void> {

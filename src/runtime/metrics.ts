@@ -10,6 +10,7 @@
  *     .badUpdates.inc({alias, reason})           updates refused, last good files kept
  *     .verifyFailures.inc({alias, reason})       new keys S3 refused (rendered all the same)
  *     .watchRestarts.inc({reason})
+ *     .rereads.inc({outcome})                    safety re-reads (one GET per candidate per --resync)
  *     .notify.inc({kind, outcome}) / .notifyDuration.observe({kind}, seconds)  or recordNotify(outcome)
  *     .credentialsRequests.inc({code})           the container-credentials endpoint's answers
  *     .rendered(atMs?)                           sets last render time
@@ -17,7 +18,7 @@
  *     .render(): string, .contentType
  */
 import type { NotifyKind } from '../config/notify.js';
-import type { RestartReason } from '../kube/watch-object.js';
+import type { RereadOutcome, RestartReason } from '../kube/watch-object.js';
 import type { NotifyOutcome, NotifyOutcomeKind } from './notify.js';
 import { CallbackGauge, PROMETHEUS_CONTENT_TYPE, Registry, type Counter, type Gauge, type Histogram } from './prometheus-text.js';
 
@@ -31,9 +32,12 @@ export type BadUpdateReason = (typeof BAD_UPDATE_REASONS)[number];
 export const VERIFY_REASONS = ['unknown-key', 'bad-signature', 'no-bucket', 'access-denied', 'tls', 'dns', 'connection', 'other'] as const;
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
 
-/** kube/watch-object.ts RestartReason: gone = 410 then relist; stall = silent watch cut; timeout = routine end; resync = safety re-read. */
-export const WATCH_RESTART_REASONS = ['gone', 'stall', 'error', 'timeout', 'denied', 'resync'] as const satisfies readonly RestartReason[];
+/** kube/watch-object.ts RestartReason: gone = 410 then relist; stall = silent watch cut; timeout = routine end. */
+export const WATCH_RESTART_REASONS = ['gone', 'stall', 'error', 'timeout', 'denied'] as const satisfies readonly RestartReason[];
 export type WatchRestartReason = (typeof WATCH_RESTART_REASONS)[number];
+
+/** kube/watch-object.ts RereadOutcome: changed = the watch had missed a change, now delivered. */
+export const REREAD_OUTCOMES = ['unchanged', 'changed', 'superseded', 'failed'] as const satisfies readonly RereadOutcome[];
 
 export const CREDENTIALS_CODES = ['200', '400', '401', '403', '404', '405', '500'] as const;
 export type CredentialsCode = (typeof CREDENTIALS_CODES)[number];
@@ -47,6 +51,7 @@ export interface SidecarMetrics {
   readonly badUpdates: Counter<{ alias: string; reason: BadUpdateReason }>;
   readonly verifyFailures: Counter<{ alias: string; reason: VerifyReason }>;
   readonly watchRestarts: Counter<{ reason: WatchRestartReason }>;
+  readonly rereads: Counter<{ outcome: RereadOutcome }>;
   readonly notify: Counter<{ kind: NotifyKind; outcome: NotifyOutcomeKind }>;
   readonly notifyDuration: Histogram<{ kind: NotifyKind }>;
   readonly credentialsRequests: Counter<{ code: CredentialsCode }>;
@@ -94,6 +99,11 @@ export function createSidecarMetrics(options: MetricsOptions = {}): SidecarMetri
     'Restarts of a credentials watch, by reason',
     ['reason'],
   );
+  const rereads = registry.counter<{ outcome: RereadOutcome }>(
+    name('rereads_total'),
+    'Safety re-reads of a credentials Secret beside its watch (changed: an event had been lost), by outcome',
+    ['outcome'],
+  );
   const notify = registry.counter<{ kind: NotifyKind; outcome: NotifyOutcomeKind }>(
     name('notify_total'),
     'Notify actions run, by kind and outcome',
@@ -120,6 +130,7 @@ export function createSidecarMetrics(options: MetricsOptions = {}): SidecarMetri
 
   for (const alias of options.aliases ?? []) rotations.init({ alias });
   for (const reason of WATCH_RESTART_REASONS) watchRestarts.init({ reason });
+  for (const outcome of REREAD_OUTCOMES) rereads.init({ outcome });
   renders.init({});
 
   return {
@@ -128,6 +139,7 @@ export function createSidecarMetrics(options: MetricsOptions = {}): SidecarMetri
     badUpdates,
     verifyFailures,
     watchRestarts,
+    rereads,
     notify,
     notifyDuration,
     credentialsRequests,

@@ -5,7 +5,7 @@
  */
 import type { KubeClient } from '../kube/client.js';
 import { SECRETS } from '../kube/resources.js';
-import { watchObject, type RestartReason, type WatchTimings } from '../kube/watch-object.js';
+import { watchObject, type RereadOutcome, type RestartReason, type WatchTimings } from '../kube/watch-object.js';
 import type { FollowOptions, SecretFollower, SecretHandlers, SecretSource } from './secret-source.js';
 
 export interface ApiSourceOptions {
@@ -17,6 +17,8 @@ export interface ApiSourceOptions {
   readonly retryDenied?: boolean;
   /** Each time a candidate's watch loop starts over, with why (metrics). */
   onRestart?(reason: RestartReason): void;
+  /** After each safety re-read of a candidate (metrics). */
+  onReread?(outcome: RereadOutcome): void;
   readonly timings?: Partial<WatchTimings>;
 }
 
@@ -44,6 +46,7 @@ function followSecret(options: ApiSourceOptions, name: string, handlers: SecretH
     onDenied: (err) => handlers.onUnreadable(err),
     retryDenied: options.retryDenied,
     onRestart: (reason) => options.onRestart?.(reason),
+    onReread: (outcome) => options.onReread?.(outcome),
     beforeWatch: follow.beforeWatch === undefined ? undefined : () => follow.beforeWatch?.() ?? Promise.resolve(),
     timings,
   });

@@ -9,6 +9,7 @@ import type { SidecarConfig } from '../config/sidecar.js';
 import { KubeClient } from '../kube/client.js';
 import { createEventRecorder, NO_EVENTS, type EventRecorder } from '../kube/events.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
+import type { RereadOutcome, RestartReason } from '../kube/watch-object.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_EXPIRATION_POLICY, generateToken, startCredentialsEndpoint } from './credentials-endpoint.js';
 import { startHealthServer } from './health-server.js';
@@ -26,7 +27,12 @@ export async function runSidecar(config: SidecarConfig, root: Logger, signal: Ab
   const log = root.child({ component: 'sidecar' });
   const plan = config.verify === undefined ? undefined : await verifyPlanFrom(config.verify);
   const metrics = createSidecarMetrics();
-  const opened = await openSource({ ...config, retryDenied: true, onRestart: (reason) => metrics.watchRestarts.inc({ reason }) }, log);
+  const onReread = (outcome: RereadOutcome): void => {
+    metrics.rereads.inc({ outcome });
+    if (outcome === 'changed') log.warn('the safety re-read found a change the watch had not delivered; following it now');
+  };
+  const onRestart = (reason: RestartReason): void => metrics.watchRestarts.inc({ reason });
+  const opened = await openSource({ ...config, retryDenied: true, onRestart, onReread }, log);
   const events = await eventsFor(config, opened, log);
   const token = config.credentialsListen === undefined ? undefined : generateToken();
   const waiters: BucketWaiter[] = [];

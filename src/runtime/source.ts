@@ -14,7 +14,7 @@ import { KubeApiError } from '../kube/errors.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
 import { describeProxy } from '../kube/proxy.js';
 import { SECRETS } from '../kube/resources.js';
-import type { RestartReason } from '../kube/watch-object.js';
+import type { RereadOutcome, RestartReason, WatchTimings } from '../kube/watch-object.js';
 import type { Logger } from '../log.js';
 import { createApiSource } from './secret-source-api.js';
 import type { SecretSource } from './secret-source.js';
@@ -26,7 +26,10 @@ export interface SourceConfig extends Pick<InitConfig, 'kube' | 'namespace' | 'b
   readonly retryDenied?: boolean;
   /** api source: silence after which a watch is taken for dead; undefined keeps the default (90 s). */
   readonly watchIdleTimeoutMs?: number;
+  /** api source: the server-side length of one watch; undefined keeps the default (240 s). */
+  readonly watchTimeoutSeconds?: number;
   onRestart?(reason: RestartReason): void;
+  onReread?(outcome: RereadOutcome): void;
 }
 
 export interface OpenedSource {
@@ -62,7 +65,10 @@ export async function openSource(config: SourceConfig, log: Logger): Promise<Ope
     { server: kube.server, namespace: kube.namespace },
     `using ${kube.description}${kube.proxy === undefined ? '' : ` through proxy ${describeProxy(kube.proxy)}`}`,
   );
-  const timings = config.watchIdleTimeoutMs === undefined ? undefined : { idleTimeoutMs: config.watchIdleTimeoutMs };
+  const timings: Partial<WatchTimings> = {
+    ...(config.watchIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.watchIdleTimeoutMs }),
+    ...(config.watchTimeoutSeconds === undefined ? {} : { watchTimeoutSeconds: config.watchTimeoutSeconds }),
+  };
   const source = createApiSource({
     client,
     namespace: kube.namespace,
@@ -70,6 +76,7 @@ export async function openSource(config: SourceConfig, log: Logger): Promise<Ope
     retryDenied: config.retryDenied,
     timings,
     onRestart: (reason) => config.onRestart?.(reason),
+    onReread: (outcome) => config.onReread?.(outcome),
   });
   return opened(source, client, kube.namespace);
 }

@@ -16,12 +16,14 @@ import {
   type KubeObject,
   type ObjectWatch,
   type ObjectWatchOptions,
+  type RereadOutcome,
   type RestartReason,
 } from '../../src/kube/watch-object.js';
 import {
   bookmark,
   secret,
   sendEvent,
+  sendJson,
   sendList,
   sendStatus,
   startScriptedApiserver,
@@ -165,17 +167,60 @@ describe('watch liveness', () => {
     assert.ok(gap < 700, `${Math.round(gap)} ms between the short watch after a healthy one and the next`);
   });
 
-  it('a periodic re-read relists even while the watch is healthy', async () => {
+  it('the periodic re-read is a GET beside the healthy watch: no relist, no new watch', async () => {
     const server = await serve((seen, res) => {
-      if (seen.kind === 'list') return sendList(res, String(10 + seen.n), [secret('bucket-x', String(10 + seen.n))]);
+      if (seen.kind === 'list') return sendList(res, '10', [secret('bucket-x', '10')]);
+      if (seen.kind === 'get') return sendJson(res, secret('bucket-x', '10'));
       startWatch(res);
       hold(res);
     });
-    const f = await follow(server, { timings: { resyncMs: 300 } });
-    await until('three lists', () => server.of('list').length >= 3);
-    await until('the third list delivered', () => versionOf(f.states.at(-1)) === '12');
-    assert.deepEqual(f.restarts.slice(0, 2), ['resync', 'resync']);
-    assert.ok(f.watch.liveness().lastProgressAt > 0);
+    const rereads: RereadOutcome[] = [];
+    const f = await follow(server, { timings: { resyncMs: 200 }, onReread: (outcome) => rereads.push(outcome) });
+    await server.waitFor('get', 3);
+    await until('three re-reads settled', () => rereads.length >= 3);
+    assert.deepEqual(rereads.slice(0, 3), ['unchanged', 'unchanged', 'unchanged']);
+    assert.equal(server.of('list').length, 1);
+    assert.equal(server.of('watch').length, 1);
+    assert.deepEqual(f.restarts, []);
+    assert.equal(f.states.length, 1);
+  });
+
+  it('a re-read that finds a newer object (a lost event) delivers it; one that finds it gone delivers absence', async () => {
+    let stored: Record<string, unknown> | undefined = secret('bucket-x', '10');
+    const server = await serve((seen, res) => {
+      if (seen.kind === 'list') return sendList(res, '10', [secret('bucket-x', '10')]);
+      if (seen.kind === 'get') return stored === undefined ? sendStatus(res, 404) : sendJson(res, stored);
+      startWatch(res);
+      hold(res);
+    });
+    const rereads: RereadOutcome[] = [];
+    const f = await follow(server, { timings: { resyncMs: 150 }, onReread: (outcome) => rereads.push(outcome) });
+    await until('a first re-read', () => rereads.length >= 1);
+    stored = secret('bucket-x', '11');
+    await until('the lost update delivered', () => versionOf(f.states.at(-1)) === '11');
+    stored = undefined;
+    await until('the lost deletion delivered', () => f.states.length === 3 && f.states.at(-1) === undefined);
+    assert.ok(rereads.filter((outcome) => outcome === 'changed').length === 2, rereads.join(','));
+    assert.equal(server.of('list').length, 1);
+  });
+
+  it('a re-read overtaken by a watch event drops its older answer', async () => {
+    const server = await serve((seen, res) => {
+      if (seen.kind === 'list') return sendList(res, '10', [secret('bucket-x', '10')]);
+      if (seen.kind === 'get') {
+        // Answer late, with the state from before the event the watch delivers meanwhile.
+        setTimeout(() => sendJson(res, secret('bucket-x', '10')), 300);
+        return;
+      }
+      startWatch(res);
+      setTimeout(() => sendEvent(res, 'MODIFIED', secret('bucket-x', '12')), 250);
+      hold(res);
+    });
+    const rereads: RereadOutcome[] = [];
+    const f = await follow(server, { timings: { resyncMs: 100 }, onReread: (outcome) => rereads.push(outcome) });
+    await until('the first re-read settled', () => rereads.length >= 1);
+    assert.equal(rereads[0], 'superseded');
+    assert.equal(versionOf(f.states.at(-1)), '12');
   });
 });
 

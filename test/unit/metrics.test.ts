@@ -62,6 +62,7 @@ describe('sidecar metrics', () => {
       ['bucket_agent_bad_updates_total', 'counter'],
       ['bucket_agent_verify_failures_total', 'counter'],
       ['bucket_agent_watch_restarts_total', 'counter'],
+      ['bucket_agent_rereads_total', 'counter'],
       ['bucket_agent_notify_total', 'counter'],
       ['bucket_agent_notify_duration_seconds', 'histogram'],
       ['bucket_agent_last_render_timestamp_seconds', 'gauge'],
@@ -79,6 +80,7 @@ describe('sidecar metrics', () => {
     const m = createSidecarMetrics({ aliases: ['backup', 'media'], now: () => now, processMetrics: false });
     let s = samples(m.render());
     assert.equal(s.get('bucket_agent_rotations_total{alias="media"}'), 0);
+    assert.equal(s.get('bucket_agent_rereads_total{outcome="changed"}'), 0);
     assert.equal(s.get('bucket_agent_watch_restarts_total{reason="gone"}'), 0);
     m.rotations.inc({ alias: 'media' });
     m.renders.inc({});

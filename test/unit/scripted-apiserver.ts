@@ -112,6 +112,11 @@ export function sendList(res: http.ServerResponse, resourceVersion: string, item
   res.end(JSON.stringify({ kind: 'SecretList', apiVersion: 'v1', metadata: { resourceVersion }, items }));
 }
 
+export function sendJson(res: http.ServerResponse, object: unknown): void {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(object));
+}
+
 /** Starts a watch response; write events with sendEvent, end with res.end(). */
 export function startWatch(res: http.ServerResponse): void {
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
