@@ -218,8 +218,11 @@ export class NotifyServer {
 }
 
 /** The sidecar as a user runs it: the shipped bundle, under the Node that runs the bench. */
+/** Node flags for the sidecar under test, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" or "--lite-mode". */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
 export function startSidecar(bundle: string, args: readonly string[], logFile: string): ChildProcess {
-  const child = spawn(process.execPath, [bundle, 'sidecar', ...args], {
+  const child = spawn(process.execPath, [...NODE_ARGS, bundle, 'sidecar', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
   });

@@ -9,13 +9,14 @@
  *   2. volume mode: the simulated kubelet's `..data` swap -> files replaced -> notify received;
  *   3. a rotation made right after an apiserver restart: apiserver ready again -> notify;
  *   4. an @aws-sdk/client-s3 app on the credentials endpoint: rotation -> first request signed
- *      with the new key (default Expiration policy; the sidecar has no flag to change it);
+ *      with the new key (the default --credentials-refresh, 10 s);
  *   5. idle: RSS (VmRSS) and CPU (utime+stime) of an api-mode and a volume-mode sidecar;
  *   6. apiserver requests per idle hour, from the apiserver's own apiserver_request_total.
  *
  * All timestamps are taken by the bench on one monotonic clock. Prints a table and writes
  * bench/results/rotation.json; never asserts.
  * Usage: node dist/bench/rotation.js [rotations-per-kind=100] [idle-seconds=120] [restarts=5] [sdk-rotations=3] [phases=idle,api,volume,sdk,restart]
+ * Node flags for the sidecar: BENCH_NODE_ARGS (e.g. "--lite-mode", or "--cpu-prof --cpu-prof-dir=DIR" to profile it).
  */
 import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -544,7 +545,7 @@ function report(results: Record<string, unknown>): void {
       `  AWS SDK JS v3 app (credentials endpoint, default Expiration policy): rotation -> first request signed with the new key: ${sdk.rotations.map((ms) => (ms === null ? 'NEVER (150 s)' : `${(ms / 1000).toFixed(1)} s`)).join(', ')}`,
     );
     lines.push(
-      `    requests still signed with the old key after the notify: ${sdk.oldKeyAfterNotify} (the SDK caches keys until its own refresh; the sidecar has no flag to shorten it); endpoint answers ${JSON.stringify(sdk.endpointAnswers)}`,
+      `    requests still signed with the old key after the notify: ${sdk.oldKeyAfterNotify} (the SDK caches keys until the Expiration the endpoint gave: --credentials-refresh, default 10 s); endpoint answers ${JSON.stringify(sdk.endpointAnswers)}`,
     );
   }
   const idle = results.idle as

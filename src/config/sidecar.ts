@@ -4,6 +4,7 @@
  * BUCKET_AGENT_<FLAG>.
  */
 import type { Options } from 'yargs';
+import { UsageError } from '../errors.js';
 import { INIT_OPTIONS, initConfigFrom, parseDuration, type InitArgs, type InitConfig } from './init.js';
 import { parseListen, parseLoopbackListen, type ListenAddress } from './listen.js';
 import { parseNotifyActions, type NotifyAction } from './notify.js';
@@ -66,6 +67,13 @@ export const SIDECAR_OPTIONS = {
     describe:
       'api source: a watch silent this long (not even a bookmark, sent about every 60s) is taken for dead and reopened (default 90s; keep it above 60s)',
   },
+  // Also seldom worth changing: each watch asks the apiserver to end it after this long and is
+  // then resumed from its last resourceVersion (which also re-reads a rotated token file). The
+  // fault tests shorten it to make a resume from an expired resourceVersion (a real 410) happen.
+  'watch-timeout': {
+    type: 'string',
+    describe: 'api source: each watch is ended by the apiserver after this long and resumed (default 4m)',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
@@ -76,6 +84,7 @@ export interface SidecarArgs extends Omit<InitArgs, 'timeout'> {
   readonly resync: string;
   readonly 'credentials-refresh': string;
   readonly 'watch-idle-timeout'?: string;
+  readonly 'watch-timeout'?: string;
 }
 
 export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
@@ -87,6 +96,8 @@ export interface SidecarConfig extends Omit<InitConfig, 'timeoutMs'> {
   readonly credentialsRefreshMs: number;
   /** api source: silence after which a watch is taken for dead; undefined: kube/watch-stream.ts's default. */
   readonly watchIdleTimeoutMs: number | undefined;
+  /** api source: the server-side length of one watch; undefined: kube/watch-object.ts's default. */
+  readonly watchTimeoutSeconds: number | undefined;
   /** The sidecar's own environment: the base of an exec notify action's. */
   readonly env: NodeJS.ProcessEnv;
 }
@@ -105,6 +116,14 @@ export function sidecarConfigFrom(args: SidecarArgs, stderrIsTTY: boolean, env: 
     credentialsRefreshMs: parseDuration(args['credentials-refresh'], 'credentials-refresh'),
     watchIdleTimeoutMs:
       args['watch-idle-timeout'] === undefined ? undefined : parseDuration(args['watch-idle-timeout'], 'watch-idle-timeout'),
+    watchTimeoutSeconds: args['watch-timeout'] === undefined ? undefined : watchTimeoutSeconds(args['watch-timeout']),
     env,
   });
+}
+
+/** Whole seconds (the apiserver's `timeoutSeconds`), at least the 1 s a watch must run to count as healthy. */
+function watchTimeoutSeconds(value: string): number {
+  const ms = parseDuration(value, 'watch-timeout');
+  if (ms < 2000) throw new UsageError(`--watch-timeout: "${value}" is too short; give at least 2s`);
+  return Math.round(ms / 1000);
 }

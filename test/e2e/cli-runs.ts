@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../env/tools.js';
@@ -124,6 +125,27 @@ export function assertRunClean(run: Run): void {
     assert.ok(line.startsWith('{"level":'), `stderr line is not a log line: ${line}`);
 }
 
+/** Sum of the series of metric `name` in a Prometheus text body whose labels include every `labels` pair. */
+export function metricValue(body: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of body.split('\n')) {
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) total += Number(m[3]);
+  }
+  return total;
+}
+
+/** The access key id in `<out>/json/<alias>.json`, or undefined while there is none. */
+export function renderedKeyId(out: string, alias: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(out, 'json', `${alias}.json`), 'utf8')) as { accessKeyId?: string }).accessKeyId;
+  } catch {
+    return undefined;
+  }
+}
+
 export function readJson(path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 }
@@ -154,4 +176,26 @@ export async function createPod(kc: KubeConfig, namespace: string, name: string)
     body: { metadata: { name }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } },
   });
   return pod.metadata?.uid ?? '';
+}
+
+/**
+ * `<status> <first line>` of a watch of the Secrets in `ns` from `resourceVersion`: an expired
+ * version answers with an ERROR event carrying `"code":410`.
+ */
+export async function firstWatchLine(kc: KubeConfig, apiserverUrl: string, ns: string, resourceVersion: string): Promise<string> {
+  const options: RequestOptions = { agent: false };
+  await kc.applyToHTTPSOptions(options);
+  const url = new URL(`/api/v1/namespaces/${ns}/secrets?watch=1&timeoutSeconds=5&resourceVersion=${resourceVersion}`, apiserverUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(url, options, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString('utf8');
+        if (body.includes('\n')) req.destroy();
+      });
+      res.on('close', () => resolve(`${res.statusCode ?? 0} ${body}`));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { request, type RequestOptions } from 'node:https';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,9 +22,12 @@ import {
   assertNoSecrets,
   assertRunClean,
   createPod,
+  firstWatchLine,
   knownSecrets,
+  metricValue,
   podEvents,
   rememberKeys,
+  renderedKeyId as renderedKeyIdIn,
   startCli,
   transcripts,
   type Run,
@@ -129,11 +132,7 @@ async function provisioned(ns: string, name: string): Promise<ProvisionedBucket>
 }
 
 function renderedKeyId(sc: Sidecar): string | undefined {
-  try {
-    return (JSON.parse(readFileSync(join(sc.out, 'json', `${sc.alias}.json`), 'utf8')) as { accessKeyId?: string }).accessKeyId;
-  } catch {
-    return undefined;
-  }
+  return renderedKeyIdIn(sc.out, sc.alias);
 }
 
 /** Files hold `keyId` (json and aws/credentials) and the notify action ran more than `notifiedBefore` times. */
@@ -176,15 +175,7 @@ async function get(sc: Sidecar, path: string): Promise<{ status: number; body: s
 
 /** Sum of a metric's series whose labels include every `labels` pair. */
 async function metric(sc: Sidecar, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const { body } = await get(sc, '/metrics');
-  let total = 0;
-  for (const line of body.split('\n')) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? ([0-9.e+-]+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) total += Number(m[3]);
-  }
-  return total;
+  return metricValue((await get(sc, '/metrics')).body, name, labels);
 }
 
 /** The kubeconfig a sidecar uses to reach the apiserver through its own proxy, so only its connections are hurt. */
@@ -500,25 +491,8 @@ async function boundToken(ns: string, sa: string, anchor: string): Promise<strin
 }
 
 /** The first line of a watch on the namespace's Secrets from `resourceVersion` (the admin's), or its refusal. */
-async function watchFrom(ns: string, resourceVersion: string): Promise<string> {
-  const options: RequestOptions = { agent: false };
-  await admin.applyToHTTPSOptions(options);
-  const url = new URL(
-    `/api/v1/namespaces/${ns}/secrets?watch=1&timeoutSeconds=5&resourceVersion=${resourceVersion}`,
-    env.controlPlane.apiserverUrl,
-  );
-  return new Promise((resolve, reject) => {
-    const req = request(url, options, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString('utf8');
-        if (body.includes('\n')) req.destroy();
-      });
-      res.on('close', () => resolve(`${res.statusCode ?? 0} ${body}`));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+function watchFrom(ns: string, resourceVersion: string): Promise<string> {
+  return firstWatchLine(admin, env.controlPlane.apiserverUrl, ns, resourceVersion);
 }
 
 /** What a /readyz body says of bucket `bu`'s last bad update. */

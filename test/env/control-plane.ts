@@ -12,6 +12,12 @@ import { freePort, type ManagedProcess } from './process.js';
 export interface ControlPlaneOptions {
   /** Process logs go here (kine.log, kube-apiserver.log); the caller deletes them on success. */
   logDir: string;
+  /**
+   * kine compacts every second down to the newest revision and the apiserver keeps no watch cache
+   * for Secrets, so a watch resumed from an older resourceVersion gets a real 410 Gone (an expired
+   * resourceVersion), as after etcd's periodic compaction in a real cluster.
+   */
+  fastCompaction?: boolean;
 }
 
 /**
@@ -99,9 +105,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const running: Partial<Running> = {};
   try {
     const { pki, config: files } = await createPki(stateDir);
-    const kine = await startKine(stateDir, opts.logDir);
+    const kine = await startKine(stateDir, opts.logDir, opts.fastCompaction);
     running.kine = kine.proc;
-    const config: ApiserverConfig = { ...files, port: await freePort(), etcdUrl: kine.etcdUrl, logDir: opts.logDir };
+    const config: ApiserverConfig = {
+      ...files,
+      port: await freePort(),
+      etcdUrl: kine.etcdUrl,
+      logDir: opts.logDir,
+      fastCompaction: opts.fastCompaction,
+    };
     running.apiserver = await startApiserver(config);
     running.proxy = await startConnProxy({ host: '127.0.0.1', port: config.port });
     const cp = await assemble(pki, config, running as Running, stateDir);

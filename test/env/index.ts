@@ -45,6 +45,8 @@ const RUNS_KEPT = 5;
 export interface TestEnvOptions {
   /** How long SeaweedFS may take to serve S3 (its own default otherwise); tests of a failed start shorten it. */
   readonly seaweedStartTimeoutMs?: number;
+  /** ControlPlaneOptions.fastCompaction: resourceVersions expire within a second (real 410s). */
+  readonly fastCompaction?: boolean;
 }
 
 export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
@@ -60,7 +62,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     // allSettled, not all: when one side fails, the other may still start, and must be stopped
     // too; a lost control plane kept its processes and proxy alive and hung the test file.
     const [cpStart, s3Start] = await Promise.allSettled([
-      startControlPlane({ logDir }),
+      startControlPlane({ logDir, fastCompaction: options.fastCompaction }),
       startSeaweed({ logDir, startTimeoutMs: options.seaweedStartTimeoutMs }),
     ]);
     if (cpStart.status === 'fulfilled') started.cp = cpStart.value;

@@ -16,6 +16,8 @@ export interface ApiserverConfig {
   signingKeyFile: string;
   verifyKeyFile: string;
   logDir: string;
+  /** See ControlPlaneOptions.fastCompaction: Secrets watched straight from storage. */
+  fastCompaction?: boolean;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -51,7 +53,11 @@ async function waitReady(proc: ManagedProcess, probe: () => Promise<boolean>, wh
 }
 
 /** kine serving the etcd v3 API from a SQLite file; the apiserver's only storage. */
-export async function startKine(dataDir: string, logDir: string): Promise<{ proc: ManagedProcess; etcdUrl: string }> {
+export async function startKine(
+  dataDir: string,
+  logDir: string,
+  fastCompaction = false,
+): Promise<{ proc: ManagedProcess; etcdUrl: string }> {
   const port = await freePort();
   const proc = startProcess({
     name: 'kine',
@@ -60,6 +66,8 @@ export async function startKine(dataDir: string, logDir: string): Promise<{ proc
       `--listen-address=127.0.0.1:${port}`,
       `--endpoint=sqlite://${join(dataDir, 'state.db')}?_journal=WAL&cache=shared&_busy_timeout=30000`,
       '--metrics-bind-address=0', // its default :8080 would collide between parallel runs
+      // Every second, all but the newest revision: any resourceVersion older than the last write expires.
+      ...(fastCompaction ? ['--compact-interval=1s', '--compact-min-retain=1'] : []),
     ],
     logDir,
   });
@@ -92,6 +100,8 @@ export function apiserverArgs(c: ApiserverConfig): string[] {
     // ensureNamespace(), standing in for the kube-controller-manager this environment does not run.
     '--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
     '--profiling=false',
+    // No watch cache for Secrets: their watches go to kine, whose compaction then expires them (410).
+    ...(c.fastCompaction === true ? ['--watch-cache-sizes=secrets#0'] : []),
   ];
 }
 
