@@ -71,6 +71,8 @@ export class BucketWaiter {
   private bucketWatched = false;
   private credentials: BucketCredentials | undefined;
   private lastGood: BucketCredentials | undefined;
+  /** Whether keepLastGood() has spoken since the last usable credentials. */
+  private keptLastGood = false;
   private problem: string | undefined;
   private trouble: string | undefined;
   private announced = false;
@@ -208,10 +210,23 @@ export class BucketWaiter {
   private settleWith(credentials: BucketCredentials | undefined): void {
     if (credentials === undefined) {
       if (this.lastGood === undefined) this.waitLonger();
+      else if (!this.keptLastGood && this.candidates.every((c) => c.state.kind !== 'present')) this.keepLastGood();
       return;
     }
+    this.keptLastGood = false;
     this.lastGood = credentials;
     this.settle.resolve(credentials);
+  }
+
+  /** Said once per spell: every candidate is gone (or denied); the last good files stay. A bad update is reported elsewhere. */
+  private keepLastGood(): void {
+    this.keptLastGood = true;
+    const names = this.candidates.map((c) => c.name);
+    // info, not warn: COSI rotates by delete + create, so this is routine for a moment.
+    this.log.info(
+      { secrets: names },
+      `the Secret of bucket ${this.request.name} is gone (${names.join(', ')}: none readable); keeping the last good files until it is back`,
+    );
   }
 
   private parse(candidate: Candidate): BucketCredentials | undefined {

@@ -384,6 +384,7 @@ describe('bucket-agent sidecar under faults, each followed by a rotation', { tim
       20_000,
       () => 'the Secret was never deleted',
     );
+    await sc.run.waitForLog(/is gone \(bucket-go, bucket-go-credentials: none readable\); keeping the last good files/, 10_000);
     // While it is gone: same files, still ready, still running.
     for (let i = 0; i < 6; i++) {
       assert.equal(renderedKeyId(sc), bucket.accessKeyId, 'the last good keys stay');
