@@ -5,9 +5,17 @@ import { KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { startConnProxy, type ConnProxy } from './kube-conn-proxy.js';
 import { writeKubeconfig } from './kube-config.js';
 import { createSigningKey, createTestCa, type CertRequest, type KeyPair, type TestCa } from './kube-pki.js';
-import { startApiserver, startKine, type ApiserverConfig } from './kube-processes.js';
+import {
+  DEFAULT_CONTROLLERS,
+  controllerList,
+  startApiserver,
+  startControllerManager,
+  startKine,
+  type ApiserverConfig,
+} from './kube-processes.js';
 import { createServiceAccountKubeconfig, ensureNamespace } from './kube-service-account.js';
 import { freePort, type ManagedProcess } from './process.js';
+import { toolPath } from './tools.js';
 
 export interface ControlPlaneOptions {
   /** Process logs go here (kine.log, kube-apiserver.log); the caller deletes them on success. */
@@ -18,12 +26,20 @@ export interface ControlPlaneOptions {
    * resourceVersion), as after etcd's periodic compaction in a real cluster.
    */
   fastCompaction?: boolean;
+  /**
+   * Also run kube-controller-manager (logs: kube-controller-manager.log), so Deployments, Jobs and
+   * CronJobs get their Pods from the real controllers. `true` runs DEFAULT_CONTROLLERS; a list
+   * runs those (names as in `--controllers`, e.g. `statefulset-controller`). Off by default: it
+   * adds about half a second to the start and a process to every run.
+   */
+  controllers?: boolean | readonly string[];
 }
 
 /**
  * A real single-node Kubernetes control plane: kine (SQLite) + kube-apiserver built from
- * k8s.io/kubernetes, RBAC on, TokenRequest on, admission webhooks called by URL. There is no
- * controller-manager, scheduler or kubelet: pods are stored but never run, namespaces are never
+ * k8s.io/kubernetes, RBAC on, TokenRequest on, admission webhooks called by URL, and on request
+ * kube-controller-manager with a few workload controllers. There is no scheduler or kubelet: pods
+ * are stored but never run; with no namespace or garbage-collector controller, namespaces are never
  * finalized (deleting one leaves it Terminating), and nothing is garbage-collected.
  */
 export interface ControlPlane {
@@ -37,6 +53,8 @@ export interface ControlPlane {
   readonly caPem: string;
   /** Holds PKI, database and kubeconfigs; removed by stop(). */
   readonly stateDir: string;
+  /** Controllers kube-controller-manager runs; empty when it is not started. */
+  readonly controllers: readonly string[];
   /** A fresh client-node KubeConfig for the admin kubeconfig. */
   adminKubeConfig(): KubeConfig;
   /** A certificate signed by the test CA, e.g. for an https webhook the apiserver must trust. */
@@ -90,17 +108,57 @@ interface Running {
   kine: ManagedProcess;
   apiserver: ManagedProcess;
   proxy: ConnProxy;
+  controllerManager?: ManagedProcess;
 }
 
 async function stopAll(running: Partial<Running>, stateDir: string): Promise<void> {
+  await running.controllerManager?.stop();
   await running.proxy?.close();
   await running.apiserver?.stop();
   await running.kine?.stop();
   await rm(stateDir, { recursive: true, force: true });
 }
 
-/** Starts kine, kube-apiserver and the connection proxy; writes the admin kubeconfig. */
+/**
+ * Throws, naming the command that builds it, when a binary the control plane needs is missing:
+ * called before anything starts, so a missing kube-controller-manager does not cost a start and stop.
+ */
+export function checkControlPlaneTools(opts: Pick<ControlPlaneOptions, 'controllers'>): void {
+  toolPath('kine');
+  toolPath('kube-apiserver');
+  if (requestedControllers(opts.controllers).length > 0) toolPath('kube-controller-manager');
+}
+
+function requestedControllers(opt: ControlPlaneOptions['controllers']): readonly string[] {
+  if (opt === undefined || opt === false) return [];
+  return controllerList(opt === true ? DEFAULT_CONTROLLERS : opt);
+}
+
+/**
+ * kube-controller-manager as `system:kube-controller-manager` (a client certificate; the RBAC
+ * bootstrap binds that user), talking to the apiserver directly: the connection proxy's cuts and
+ * stalls are for the clients under test.
+ */
+async function startControllers(
+  pki: TestCa,
+  config: ApiserverConfig,
+  controllers: readonly string[],
+  stateDir: string,
+): Promise<ManagedProcess> {
+  const client = await pki.issue({ name: 'kube-controller-manager', commonName: 'system:kube-controller-manager', usage: 'client' });
+  const kubeconfigFile = await writeKubeconfig(join(stateDir, 'kubeconfig-kube-controller-manager.json'), {
+    server: `https://127.0.0.1:${config.port}`,
+    caPem: pki.ca.certPem,
+    credentials: client,
+    name: 'kube-controller-manager',
+  });
+  return startControllerManager({ apiserver: config, kubeconfigFile, controllers, logDir: config.logDir });
+}
+
+/** Starts kine, kube-apiserver, the connection proxy and, if asked, kube-controller-manager; writes the admin kubeconfig. */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  checkControlPlaneTools(opts);
+  const controllers = requestedControllers(opts.controllers);
   const stateDir = await mkdtemp(join(tmpdir(), 'bucket-agent-cp-'));
   const running: Partial<Running> = {};
   try {
@@ -116,7 +174,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     };
     running.apiserver = await startApiserver(config);
     running.proxy = await startConnProxy({ host: '127.0.0.1', port: config.port });
-    const cp = await assemble(pki, config, running as Running, stateDir);
+    if (controllers.length > 0) running.controllerManager = await startControllers(pki, config, controllers, stateDir);
+    const cp = await assemble(pki, config, running as Running, stateDir, controllers);
     await cp.createNamespace('default');
     return cp;
   } catch (err) {
@@ -125,7 +184,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 }
 
-async function assemble(pki: TestCa, config: ApiserverConfig, running: Running, stateDir: string): Promise<ControlPlane> {
+// eslint-disable-next-line max-params
+async function assemble(
+  pki: TestCa,
+  config: ApiserverConfig,
+  running: Running,
+  stateDir: string,
+  controllers: readonly string[],
+): Promise<ControlPlane> {
   const server = `https://127.0.0.1:${running.proxy.port}`;
   const caPem = pki.ca.certPem;
   const kubeconfigPath = await writeKubeconfig(join(stateDir, 'kubeconfig-admin.json'), {
@@ -147,6 +213,7 @@ async function assemble(pki: TestCa, config: ApiserverConfig, running: Running, 
     apiserverUrl: `https://127.0.0.1:${config.port}`,
     caPem,
     stateDir,
+    controllers,
     adminKubeConfig,
     issueCertificate: (req) => pki.issue({ ...req, name: req.name ?? `issued-${++certSeq}` }),
     createNamespace: (name) => ensureNamespace(adminKubeConfig(), name),
@@ -161,6 +228,7 @@ async function assemble(pki: TestCa, config: ApiserverConfig, running: Running, 
     memoryUsage: async () => ({
       kine: await rssBytes(running.kine.pid),
       'kube-apiserver': await rssBytes(running.apiserver.pid),
+      ...(running.controllerManager === undefined ? {} : { 'kube-controller-manager': await rssBytes(running.controllerManager.pid) }),
     }),
     stop: () => (stopped ??= stopAll(running, stateDir)),
   };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1PolicyRule } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { checkControlPlaneTools, startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { Provisioner, type BucketOptions, type ProvisionedBucket, type RotateOptions, type Rotation } from './provisioner.js';
 import { startSeaweed, type Seaweed } from './seaweedfs.js';
 import { startTlsProxy, type TlsProxy } from './s3-tls-proxy.js';
@@ -47,9 +47,15 @@ export interface TestEnvOptions {
   readonly seaweedStartTimeoutMs?: number;
   /** ControlPlaneOptions.fastCompaction: resourceVersions expire within a second (real 410s). */
   readonly fastCompaction?: boolean;
+  /**
+   * Run kube-controller-manager too: `true` for Deployments, ReplicaSets, Jobs, CronJobs and
+   * ServiceAccounts, or a list of `--controllers` names. See ControlPlaneOptions.controllers.
+   */
+  readonly controllers?: ControlPlaneOptions['controllers'];
 }
 
 export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
+  checkControlPlaneTools(options);
   const runDir = newRunDir();
   const logDir = join(runDir, 'logs');
   const started: { cp?: ControlPlane; s3?: Seaweed; tls?: TlsProxy; provisioner?: Provisioner } = {};
@@ -62,7 +68,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     // allSettled, not all: when one side fails, the other may still start, and must be stopped
     // too; a lost control plane kept its processes and proxy alive and hung the test file.
     const [cpStart, s3Start] = await Promise.allSettled([
-      startControlPlane({ logDir, fastCompaction: options.fastCompaction }),
+      startControlPlane({ logDir, fastCompaction: options.fastCompaction, controllers: options.controllers }),
       startSeaweed({ logDir, startTimeoutMs: options.seaweedStartTimeoutMs }),
     ]);
     if (cpStart.status === 'fulfilled') started.cp = cpStart.value;

@@ -97,7 +97,7 @@ export function apiserverArgs(c: ApiserverConfig): string[] {
     '--endpoint-reconciler-type=none',
     // Default plugin set (it already includes MutatingAdmissionWebhook and ServiceAccount). The
     // `default` ServiceAccount that ServiceAccount admission requires is created by
-    // ensureNamespace(), standing in for the kube-controller-manager this environment does not run.
+    // ensureNamespace(), standing in for kube-controller-manager, which runs only on request.
     '--enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
     '--profiling=false',
     // No watch cache for Secrets: their watches go to kine, whose compaction then expires them (410).
@@ -105,13 +105,14 @@ export function apiserverArgs(c: ApiserverConfig): string[] {
   ];
 }
 
-function readyz(c: ApiserverConfig): Promise<boolean> {
+/** Whether an admin GET of `path` on the apiserver itself answers 200. */
+function adminGetOk(c: ApiserverConfig, path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(
       {
         host: '127.0.0.1',
         port: c.port,
-        path: '/readyz',
+        path,
         ca: c.ca.certPem,
         cert: c.probeClient.certPem,
         key: c.probeClient.keyPem,
@@ -139,6 +140,78 @@ export async function startApiserver(c: ApiserverConfig): Promise<ManagedProcess
     // Webhooks are called on 127.0.0.1; a proxy inherited from the environment must not catch them.
     env: { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' },
   });
-  await waitReady(proc, () => readyz(c), `kube-apiserver on port ${c.port}`);
+  await waitReady(proc, () => adminGetOk(c, '/readyz'), `kube-apiserver on port ${c.port}`);
+  return proc;
+}
+
+/**
+ * Controllers kube-controller-manager runs when a test asks for controllers without naming them:
+ * what makes a Deployment's ReplicaSet and Pods, a Job's (and a CronJob's) Pods, and the `default`
+ * ServiceAccount of every namespace appear. No scheduler or kubelet runs, so those Pods stay Pending.
+ */
+export const DEFAULT_CONTROLLERS: readonly string[] = [
+  'deployment-controller',
+  'replicaset-controller',
+  'job-controller',
+  'cronjob-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+];
+
+/** Always run: the `default` ServiceAccount it creates in kube-system is the readiness signal. */
+const READINESS_CONTROLLER = 'serviceaccount-controller';
+
+export interface ControllerManagerConfig {
+  /** The apiserver it talks to (directly, not through the test connection proxy). */
+  apiserver: ApiserverConfig;
+  /** Kubeconfig with a client certificate of `system:kube-controller-manager`. */
+  kubeconfigFile: string;
+  controllers: readonly string[];
+  logDir: string;
+}
+
+/** The controller list kube-controller-manager is actually started with. */
+export function controllerList(requested: readonly string[]): string[] {
+  return [...new Set([...requested, READINESS_CONTROLLER])];
+}
+
+/** Flags of kube-controller-manager next to the test apiserver; each one says why. */
+export function controllerManagerArgs(c: ControllerManagerConfig): string[] {
+  return [
+    `--kubeconfig=${c.kubeconfigFile}`,
+    `--controllers=${controllerList(c.controllers).join(',')}`,
+    // One instance per environment: no Lease to take first (that would also delay the start).
+    '--leader-elect=false',
+    // As kubeadm runs it: each controller acts as its own kube-system ServiceAccount (token from
+    // the TokenRequest API) with the bootstrap system:controller:<name> role. The
+    // system:kube-controller-manager user alone may not create ReplicaSets or Pods.
+    '--use-service-account-credentials=true',
+    // No /healthz or /metrics listener: readiness is observed through the API, and parallel runs
+    // would otherwise collide on the default port 10257.
+    '--secure-port=0',
+    // The legacy token controller signs Secret-based tokens with the apiserver's signing key.
+    `--service-account-private-key-file=${c.apiserver.signingKeyFile}`,
+    `--root-ca-file=${c.apiserver.ca.certFile}`,
+    '--profiling=false',
+  ];
+}
+
+/**
+ * Starts kube-controller-manager and resolves once its serviceaccount controller has created
+ * kube-system's `default` ServiceAccount (the apiserver creates kube-system but no ServiceAccount
+ * in it), which shows it authenticated, got its controller tokens and started its controllers.
+ */
+export async function startControllerManager(c: ControllerManagerConfig): Promise<ManagedProcess> {
+  const proc = startProcess({
+    name: 'kube-controller-manager',
+    command: toolPath('kube-controller-manager'),
+    args: controllerManagerArgs(c),
+    logDir: c.logDir,
+  });
+  await waitReady(
+    proc,
+    () => adminGetOk(c.apiserver, '/api/v1/namespaces/kube-system/serviceaccounts/default'),
+    'kube-controller-manager (no default ServiceAccount in kube-system yet)',
+  );
   return proc;
 }

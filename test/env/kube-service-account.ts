@@ -13,10 +13,11 @@ async function createIfMissing(create: () => Promise<unknown>): Promise<void> {
 }
 
 /**
- * Creates a namespace and its `default` ServiceAccount. The test control plane runs no
- * kube-controller-manager, whose serviceaccount controller normally creates `default`; without it
- * the ServiceAccount admission plugin (kept on so pods look as they do in a real cluster, with the
- * projected token volume) rejects every pod that does not name an existing ServiceAccount.
+ * Creates a namespace and its `default` ServiceAccount. The test control plane runs
+ * kube-controller-manager, whose serviceaccount controller normally creates `default`, only on
+ * request (and even then a pod may come before it); without `default` the ServiceAccount admission
+ * plugin (kept on so pods look as they do in a real cluster, with the projected token volume)
+ * rejects every pod that does not name an existing ServiceAccount.
  */
 export async function ensureNamespace(admin: KubeConfig, name: string): Promise<void> {
   const core = admin.makeApiClient(CoreV1Api);

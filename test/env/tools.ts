@@ -16,10 +16,11 @@ function findRepoRoot(start: string): string {
   return dir;
 }
 
-export type GoTool = 'kube-apiserver' | 'kubectl' | 'kine' | 'weed' | 'helm' | 'rclone';
+export type GoTool = 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'kine' | 'weed' | 'helm' | 'rclone';
 
 const VERSION_KEYS: Record<GoTool, string> = {
   'kube-apiserver': 'KUBE_VERSION',
+  'kube-controller-manager': 'KUBE_VERSION',
   kubectl: 'KUBE_VERSION',
   kine: 'KINE_VERSION',
   weed: 'WEED_VERSION',
