@@ -214,7 +214,7 @@ function compoundDuration(text: string): number | undefined {
   return total;
 }
 
-function kubeSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {
+export function kubeSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {
   if (kubeconfig !== undefined && kubeconfig !== '') return { kind: 'kubeconfig', path: kubeconfig };
   const host = env[ENV_KUBERNETES_SERVICE_HOST] ?? '';
   if (host !== '') return { kind: 'in-cluster', host, port: env[ENV_KUBERNETES_SERVICE_PORT] ?? '' };
