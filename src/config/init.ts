@@ -3,6 +3,7 @@ import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
 import { isObjectName, OBJECT_NAME_RULE, parseBucketItems, type BucketRequest } from '../flags/buckets.js';
 import { ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_POD_UID } from '../flags/pod-env.js';
+import { isSourceChoice, SOURCE_KINDS, type SourceChoice } from '../flags/source.js';
 import type { PodRef } from '../kube/events.js';
 import type { KubeSource } from '../kube/kubeconfig.js';
 import type { ProxyEnvironment } from '../kube/proxy-env.js';
@@ -32,8 +33,7 @@ export const ENV_REQUEST_METHOD = 'REQUEST_METHOD';
 
 export type { BucketRequest } from '../flags/buckets.js';
 
-export const SOURCE_KINDS = ['api', 'volume', 'auto'] as const;
-export type SourceChoice = (typeof SOURCE_KINDS)[number];
+export { SOURCE_KINDS, type SourceChoice } from '../flags/source.js';
 /** Where the kubelet-mounted Secret volumes are, one directory per Secret (volume source). */
 export const DEFAULT_SECRETS_DIR = '/var/run/bucket-agent/secrets';
 
@@ -155,9 +155,8 @@ export function initConfigFrom(args: InitArgs, stderrIsTTY: boolean, env: NodeJS
 }
 
 function parseSource(value: string): SourceChoice {
-  const found = SOURCE_KINDS.find((kind) => kind === value);
-  if (found === undefined) throw new UsageError(`--source: "${value}" is not one of ${SOURCE_KINDS.join(', ')}`);
-  return found;
+  if (!isSourceChoice(value)) throw new UsageError(`--source: "${value}" is not one of ${SOURCE_KINDS.join(', ')}`);
+  return value;
 }
 
 /** `--bucket a --bucket b=x,c` -> [{a,a}, {b,x}, {c,c}]; names and aliases checked, aliases unique. */
