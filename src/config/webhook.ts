@@ -25,6 +25,8 @@ import {
 } from './init.js';
 import { parseListen, type ListenAddress } from './listen.js';
 
+/** As inject's default (src/inject/mutate.ts DEFAULT_SOURCE): works without RBAC, uses the API when permitted. */
+export const DEFAULT_INJECT_SOURCE: SourceChoice = 'auto';
 export const DEFAULT_WEBHOOK_LISTEN = ':8443';
 export const DEFAULT_WEBHOOK_HEALTH_LISTEN = ':8080';
 export const DEFAULT_SERVICE = 'bucket-agent-webhook';
@@ -116,7 +118,7 @@ export const WEBHOOK_OPTIONS = {
   source: {
     type: 'string',
     choices: SOURCE_KINDS,
-    default: 'api',
+    default: DEFAULT_INJECT_SOURCE,
     describe: 'Default --source of the injected containers (the source annotation wins)',
   },
 } as const satisfies Record<string, Options>;
@@ -209,7 +211,7 @@ export function webhookConfigFrom(args: WebhookArgs, stderrIsTTY: boolean, env: 
       image: nonEmpty(args['agent-image'], 'agent-image'),
       nativeSidecars: args['native-sidecars'] === 'true',
       ...(args['image-pull-policy'] === undefined ? {} : { imagePullPolicy: args['image-pull-policy'] }),
-      defaultSource: SOURCE_KINDS.find((kind) => kind === args.source) ?? 'api',
+      defaultSource: SOURCE_KINDS.find((kind) => kind === args.source) ?? DEFAULT_INJECT_SOURCE,
     }),
     log: logOptionsFrom(args, stderrIsTTY),
   });

@@ -6,7 +6,8 @@
  * once, reviews are still served for `shutdownDelayMs` (the endpoints drop the pod meanwhile),
  * then the server stops accepting and finishes the reviews in flight.
  */
-import type { WebhookConfig } from '../config/webhook.js';
+import type { WebhookConfig, WebhookFacts } from '../config/webhook.js';
+import { mutatePod } from '../inject/mutate.js';
 import type { Logger } from '../log.js';
 import type { MutateFn } from '../webhook/admission.js';
 import { startHealthServer } from './health-server.js';
@@ -31,7 +32,18 @@ class WebhookState {
   }
 }
 
-export async function runWebhook(config: WebhookConfig, root: Logger, signal: AbortSignal, mutate: MutateFn): Promise<void> {
+/** The one pure mutation `inject` uses too, with what the flags say about the cluster. */
+export function mutationFor(facts: WebhookFacts): MutateFn {
+  return (pod, context) => mutatePod(pod, facts, context);
+}
+
+/** `mutate` defaults to the real mutation; tests of the HTTP and TLS halves may pass another. */
+export async function runWebhook(
+  config: WebhookConfig,
+  root: Logger,
+  signal: AbortSignal,
+  mutate: MutateFn = mutationFor(config.facts),
+): Promise<void> {
   const log = root.child({ component: 'webhook' });
   const metrics = createWebhookMetrics();
   const state = new WebhookState();
