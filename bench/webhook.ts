@@ -14,7 +14,7 @@
  * Usage: node dist/bench/webhook.js [max-seconds=10] [fixed-seconds=20] [connections=16]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -68,6 +68,12 @@ async function load(url: string, body: string, opts: { seconds: number; connecti
   };
 }
 
+/** utime + stime of a process in ms, from /proc (USER_HZ = 100). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function pinSelf(core: number): boolean {
   return spawnSync('taskset', ['-pc', String(core), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
@@ -113,7 +119,13 @@ async function main(): Promise<void> {
   const { child, url } = await startWebhook(dir);
   try {
     await load(url, body, { seconds: 2, connections: CONNECTIONS }); // warm-up: JIT, TLS session setup
+    const pid = child.pid ?? 0;
+    const cpuBefore = cpuMs(pid);
     const max = await load(url, body, { seconds: MAX_SECONDS, connections: CONNECTIONS });
+    // CPU the webhook spent per review: with other work on the machine, the rate above depends on
+    // what share of core 0 the scheduler gave it; CPU per review says what one whole core would do.
+    const cpuPerReviewMs = (cpuMs(pid) - cpuBefore) / Math.max(1, max.total);
+    const capacity = { cpuPerReviewUs: Math.round(cpuPerReviewMs * 1000), reviewsPerCpuSecond: Math.round(1000 / cpuPerReviewMs) };
     const fixed = await load(url, body, { seconds: FIXED_SECONDS, connections: 8, rate: FIXED_RATE });
     const result = {
       bench: 'webhook',
@@ -123,13 +135,14 @@ async function main(): Promise<void> {
       pinned: { webhook: 'taskset -c 0', loadGenerator: pinned ? 'taskset -c 1' : 'not pinned' },
       reviewBytes: Buffer.byteLength(body),
       targets: TARGETS,
-      max: { connections: CONNECTIONS, seconds: MAX_SECONDS, ...max },
+      max: { connections: CONNECTIONS, seconds: MAX_SECONDS, ...max, ...capacity },
       fixedRate: { rate: FIXED_RATE, connections: 8, seconds: FIXED_SECONDS, ...fixed },
     };
     console.log(`review ${result.reviewBytes} bytes, webhook on core 0, load average ${result.loadavg.join(' ')}`);
     console.log(
       `max:       ${max.requestsPerSecond} reviews/s (target >= ${TARGETS.reviewsPerSecond}), p50 ${max.latency.p50Ms} ms, p99 ${max.latency.p99Ms} ms, non-2xx ${max.non2xx}, errors ${max.errors}`,
     );
+    console.log(`           webhook CPU ${capacity.cpuPerReviewUs} us/review = ${capacity.reviewsPerCpuSecond} reviews per CPU-second`);
     console.log(
       `fixed 500/s: ${fixed.requestsPerSecond}/s, p50 ${fixed.latency.p50Ms} ms, p99 ${fixed.latency.p99Ms} ms (target < ${TARGETS.p99MsAt500}), autocannon p99 ${fixed.autocannonP99Ms} ms, non-2xx ${fixed.non2xx}`,
     );

@@ -142,15 +142,18 @@ function handle(exchange: Exchange, body: Buffer, options: WebhookServerOptions,
     const message = err instanceof AdmissionDecodeError ? err.message : 'body is not valid JSON';
     return refuse(exchange, options, 400, message);
   }
-  const requestLog = log.child(requestFields(request));
   const reviewed = review(request, options.mutate);
+  // The child (uid, namespace, name) is made only for a line that is written: pino's child()
+  // re-applies the redaction paths, a measurable share of a review at thousands per second.
+  const requestLog = (): Logger => log.child(requestFields(request));
   if (reviewed.outcome === 'error') {
     const err = reviewed.error;
-    requestLog.error({ error: err instanceof Error ? err.name : typeof err, stack: stackOf(err) }, 'the mutation failed: answered 500');
+    requestLog().error({ error: err instanceof Error ? err.name : typeof err, stack: stackOf(err) }, 'the mutation failed: answered 500');
     return finish(exchange, options, 'error', () => answer(exchange, 500, 'internal error in the bucket-agent webhook; see its log\n'));
   }
-  if (reviewed.outcome === 'refused') requestLog.info({ dryRun: request.dryRun === true }, `refused: ${reviewed.response.status?.message}`);
-  else requestLog.debug({ dryRun: request.dryRun === true, outcome: reviewed.outcome }, 'admitted');
+  if (reviewed.outcome === 'refused')
+    requestLog().info({ dryRun: request.dryRun === true }, `refused: ${reviewed.response.status?.message}`);
+  else if (log.isLevelEnabled('debug')) requestLog().debug({ dryRun: request.dryRun === true, outcome: reviewed.outcome }, 'admitted');
   const payload = JSON.stringify(admissionReviewOf(reviewed.response));
   finish(exchange, options, reviewed.outcome, () => answer(exchange, 200, payload, { 'content-type': 'application/json' }));
 }
