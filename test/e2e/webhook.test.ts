@@ -153,7 +153,7 @@ function createPod(namespace: string, body: object, dryRun = false): Promise<Ans
 }
 
 function annotationsOf(answer: Answer): Record<string, string> {
-  return ((answer.body.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {});
+  return (answer.body.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
 }
 
 /** Until the apiserver calls the webhook with a caBundle that trusts it: a labelled dry-run pod comes back injected. */
