@@ -1,9 +1,9 @@
 // Lint limits from STYLE.md (small functions, explicit types, no floating promises) and the
-// dependency direction: credentials/, render/ and inject/ are pure and import only each other.
+// dependency direction: credentials/, render/, flags/ and inject/ are pure and import only each other.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const PURE_DIRS = ['src/credentials/**', 'src/render/**', 'src/inject/**'];
+const PURE_DIRS = ['src/credentials/**', 'src/render/**', 'src/flags/**', 'src/inject/**'];
 const IO_MODULES = [
   'fs',
   'node:fs',
@@ -81,7 +81,7 @@ export default tseslint.config(
           paths: IO_MODULES.map((name) => ({ name, message: 'Pure code: no IO. Take values, return values.' })),
           patterns: [
             { group: IO_PACKAGES, message: 'Pure code: IO libraries belong to the thin modules.' },
-            { group: IO_LAYERS, message: 'Pure code imports only credentials/, render/, inject/ and errors.' },
+            { group: IO_LAYERS, message: 'Pure code imports only credentials/, render/, flags/, inject/ and errors.' },
           ],
         },
       ],

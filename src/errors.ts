@@ -66,6 +66,30 @@ export class CredentialsError extends BucketAgentError {
   }
 }
 
+/**
+ * A pod's injection label or annotations that cannot be honoured (a bad value, a contradiction, a
+ * name taken). The message names the annotation and why, e.g. `bucket-agent.io/buckets: "Bad_Name"
+ * is not a valid Bucket name (...)`: the webhook refuses the admission with it, and `inject` exits
+ * with `usage` (the manifest is bad input, as a bad flag is) after naming the document and object.
+ */
+export class AnnotationError extends BucketAgentError {
+  override readonly name: string = 'AnnotationError';
+  /** The full key at fault, e.g. `bucket-agent.io/buckets` (or the opt-in label's). */
+  readonly annotation: string;
+  readonly problem: string;
+
+  constructor(annotation: string, problem: string, where?: string) {
+    super('E_ANNOTATION', EXIT.usage, `${where === undefined ? '' : `${where}: `}${annotation}: ${problem}`);
+    this.annotation = annotation;
+    this.problem = problem;
+  }
+
+  /** The same error, its message led by where the pod is (`document 2 (Deployment web)`). */
+  at(where: string): AnnotationError {
+    return new AnnotationError(this.annotation, this.problem, where);
+  }
+}
+
 /** The output directory could not be written; the previous render is left untouched. */
 export class OutputError extends BucketAgentError {
   override readonly name: string = 'OutputError';

@@ -1,7 +1,9 @@
 import { delimiter, join } from 'node:path';
 import type { Options } from 'yargs';
-import { isDns1123Label } from '../credentials/index.js';
 import { UsageError } from '../errors.js';
+import { isObjectName, OBJECT_NAME_RULE, parseBucketItems, type BucketRequest } from '../flags/buckets.js';
+import { ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_POD_UID } from '../flags/pod-env.js';
+import { isSourceChoice, SOURCE_KINDS, type SourceChoice } from '../flags/source.js';
 import type { PodRef } from '../kube/events.js';
 import type { KubeSource } from '../kube/kubeconfig.js';
 import type { ProxyEnvironment } from '../kube/proxy-env.js';
@@ -12,10 +14,8 @@ import { OUTPUT_OPTIONS, outputConfigFrom, type OutputArgs, type OutputConfig } 
 export const DEFAULT_INIT_TIMEOUT = '10m';
 export const DEFAULT_VERIFY_TIMEOUT = '30s';
 export const DEFAULT_PROGRESS_INTERVAL = '15s';
-/** Downward API variables naming the pod Events are recorded on (`fieldRef: metadata.name` ...). */
-export const ENV_POD_NAME = 'POD_NAME';
-export const ENV_POD_NAMESPACE = 'POD_NAMESPACE';
-export const ENV_POD_UID = 'POD_UID';
+/** Downward API variables naming the pod Events are recorded on (declared in flags/, which inject/ shares). */
+export { ENV_POD_NAME, ENV_POD_NAMESPACE, ENV_POD_UID } from '../flags/pod-env.js';
 /** Set by the kubelet in every container; tells a pod from a workstation. */
 export const ENV_KUBERNETES_SERVICE_HOST = 'KUBERNETES_SERVICE_HOST';
 export const ENV_KUBERNETES_SERVICE_PORT = 'KUBERNETES_SERVICE_PORT';
@@ -31,8 +31,9 @@ export const ENV_HTTP_PROXY = ['HTTP_PROXY', 'http_proxy'] as const;
 export const ENV_NO_PROXY = ['NO_PROXY', 'no_proxy'] as const;
 export const ENV_REQUEST_METHOD = 'REQUEST_METHOD';
 
-export const SOURCE_KINDS = ['api', 'volume', 'auto'] as const;
-export type SourceChoice = (typeof SOURCE_KINDS)[number];
+export type { BucketRequest } from '../flags/buckets.js';
+
+export { SOURCE_KINDS, type SourceChoice } from '../flags/source.js';
 /** Where the kubelet-mounted Secret volumes are, one directory per Secret (volume source). */
 export const DEFAULT_SECRETS_DIR = '/var/run/bucket-agent/secrets';
 
@@ -92,13 +93,6 @@ export interface InitArgs extends CommonArgs, OutputArgs {
   readonly 'progress-interval': string;
   readonly source: string;
   readonly 'secrets-dir': string;
-}
-
-export interface BucketRequest {
-  /** The Bucket object's name (`bucket-<name>` Secrets). */
-  readonly name: string;
-  /** Profile/remote/file name in the output: a DNS-1123 label. */
-  readonly alias: string;
 }
 
 export interface VerifyConfig {
@@ -161,38 +155,17 @@ export function initConfigFrom(args: InitArgs, stderrIsTTY: boolean, env: NodeJS
 }
 
 function parseSource(value: string): SourceChoice {
-  const found = SOURCE_KINDS.find((kind) => kind === value);
-  if (found === undefined) throw new UsageError(`--source: "${value}" is not one of ${SOURCE_KINDS.join(', ')}`);
-  return found;
+  if (!isSourceChoice(value)) throw new UsageError(`--source: "${value}" is not one of ${SOURCE_KINDS.join(', ')}`);
+  return value;
 }
 
 /** `--bucket a --bucket b=x,c` -> [{a,a}, {b,x}, {c,c}]; names and aliases checked, aliases unique. */
 export function parseBuckets(values: readonly string[] | undefined): BucketRequest[] {
   const items = parseList(values);
   if (items.length === 0) throw new UsageError('give at least one --bucket <name>[=<alias>]');
-  const buckets = items.map(parseBucket);
-  const seen = new Set<string>();
-  for (const { alias } of buckets) {
-    if (seen.has(alias))
-      throw new UsageError(`--bucket: alias "${alias}" is used twice; give each bucket its own alias with <name>=<alias>`);
-    seen.add(alias);
-  }
-  return buckets;
-}
-
-function parseBucket(item: string): BucketRequest {
-  const [name = '', alias, ...rest] = item.split('=').map((part) => part.trim());
-  if (rest.length > 0) throw new UsageError(`--bucket "${item}": expected <name> or <name>=<alias>`);
-  if (!isObjectName(name))
-    throw new UsageError(`--bucket "${item}": "${name}" is not a valid Bucket name (lower-case letters, digits, '-', '.')`);
-  const chosen = alias ?? name;
-  if (!isDns1123Label(chosen)) {
-    const hint = alias === undefined ? `; give an alias that is one: --bucket ${name}=<alias>` : '';
-    throw new UsageError(
-      `--bucket "${item}": alias "${chosen}" is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)${hint}`,
-    );
-  }
-  return { name, alias: chosen };
+  return parseBucketItems(items, (problem, item) => {
+    throw new UsageError(item === undefined ? `--bucket: ${problem}` : `--bucket "${item}": ${problem}`);
+  });
 }
 
 /** `90s`, `10m`, `1h30m`, `500ms`, or a plain number of seconds -> milliseconds (> 0). */
@@ -214,7 +187,7 @@ function compoundDuration(text: string): number | undefined {
   return total;
 }
 
-function kubeSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {
+export function kubeSourceFrom(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeSource {
   if (kubeconfig !== undefined && kubeconfig !== '') return { kind: 'kubeconfig', path: kubeconfig };
   const host = env[ENV_KUBERNETES_SERVICE_HOST] ?? '';
   if (host !== '') return { kind: 'in-cluster', host, port: env[ENV_KUBERNETES_SERVICE_PORT] ?? '' };
@@ -255,11 +228,6 @@ function podFrom(env: NodeJS.ProcessEnv): PodRef | undefined {
 
 function optionalName(value: string | undefined, flag: string): string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  if (!isObjectName(value.trim())) throw new UsageError(`--${flag}: "${value}" is not a valid name (lower-case letters, digits, '-', '.')`);
+  if (!isObjectName(value.trim())) throw new UsageError(`--${flag}: "${value}" is not a valid name (${OBJECT_NAME_RULE})`);
   return value.trim();
-}
-
-/** A DNS-1123 subdomain: what Kubernetes accepts as an object name. */
-function isObjectName(value: string): boolean {
-  return value.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value);
 }

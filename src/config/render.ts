@@ -2,6 +2,7 @@ import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { LogOptions } from '../log.js';
 import { FORMATS, type Format } from '../render/types.js';
+import { parseFormatNames } from '../flags/formats.js';
 // The layout module only: the writer itself (and node:fs) is not loaded to parse a command line.
 import { DEFAULT_FILE_MODE } from '../files/layout.js';
 import { logOptionsFrom, parseId, parseList, parseMode, type CommonArgs } from './common.js';
@@ -84,11 +85,9 @@ export function outputConfigFrom(args: OutputArgs): OutputConfig {
 }
 
 function parseFormats(value: readonly string[] | undefined): Format[] {
-  const names = parseList(value);
-  if (names.length === 0) return [...FORMATS];
-  const unknown = names.filter((name) => !(FORMATS as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new UsageError(`--formats: unknown format ${unknown.join(', ')} (known: ${FORMATS.join(', ')})`);
-  return [...new Set(names as Format[])];
+  return parseFormatNames(parseList(value), (problem) => {
+    throw new UsageError(`--formats: ${problem}`);
+  });
 }
 
 function inputsFrom(args: RenderArgs): RenderInput[] {

@@ -57,6 +57,16 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** This request's deadline instead of the client's `requestTimeoutMs` (a long-poll, a big list). */
   readonly timeoutMs?: number;
+  /** The body's type (`application/json` unless told). */
+  readonly contentType?: string;
+}
+
+const JSON_PATCH_TYPE = 'application/json-patch+json';
+
+/** One object: namespace '' (CLUSTER_SCOPED) for a cluster-scoped resource. */
+export interface ObjectRef {
+  readonly namespace: string;
+  readonly name: string;
 }
 
 interface Sent {
@@ -95,6 +105,16 @@ export class KubeClient {
 
   create<T>(resource: ResourceType, namespace: string, body: unknown, options: RequestOptions = {}): Promise<T> {
     return this.json<T>('POST', { verb: 'create', resource, namespace }, { ...options, body });
+  }
+
+  /** PUT: the body carries `metadata.resourceVersion`, so a concurrent change is a 409, not lost. */
+  update<T>(resource: ResourceType, ref: ObjectRef, body: unknown, options: RequestOptions = {}): Promise<T> {
+    return this.json<T>('PUT', { verb: 'update', resource, ...ref }, { ...options, body });
+  }
+
+  /** PATCH with a JSON patch (RFC 6902); a failed `test` operation is a 422. */
+  jsonPatch<T>(resource: ResourceType, ref: ObjectRef, operations: readonly object[], options: RequestOptions = {}): Promise<T> {
+    return this.json<T>('PATCH', { verb: 'patch', resource, ...ref }, { ...options, body: operations, contentType: JSON_PATCH_TYPE });
   }
 
   /**
@@ -140,7 +160,7 @@ export class KubeClient {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
     const { url, options: request } = await this.prepare(method, target, options.query ?? {}, this.pool);
-    if (payload !== undefined) request.headers = { ...request.headers, 'Content-Type': 'application/json' };
+    if (payload !== undefined) request.headers = { ...request.headers, 'Content-Type': options.contentType ?? 'application/json' };
     request.signal = signal;
     const release = await this.spread.acquire(signal);
     try {

@@ -167,7 +167,8 @@ function apiErrorMessage(status: number, target: ApiTarget, body: KubeStatus): s
   }
   if (status === 401) return `unauthorized: the apiserver rejected the kubeconfig's credentials trying to ${describeTarget(target)}${said}`;
   if (status === 404 && target.name === undefined) return `${resourceName(target.resource)} is not served by this apiserver${said}`;
-  if (status === 404) return `${target.resource.kind} "${target.name}" not found in namespace ${target.namespace}`;
+  if (status === 404)
+    return `${target.resource.kind} "${target.name}" not found${target.namespace === '' ? '' : ` in namespace ${target.namespace}`}`;
   return otherStatusMessage(status, target, body, said);
 }
 

@@ -16,10 +16,21 @@ export const SECRETS: ResourceType = { group: '', version: 'v1', plural: 'secret
 export const EVENTS: ResourceType = { group: '', version: 'v1', plural: 'events', kind: 'Event' };
 /** Served by Cozystack's aggregated API server in real clusters (a CRD stands in for it in tests). */
 export const BUCKETS: ResourceType = { group: 'apps.cozystack.io', version: 'v1alpha1', plural: 'buckets', kind: 'Bucket' };
+/** The webhook's replicas agree on who manages its certificate through one of these. */
+export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' };
+/** Cluster-scoped: pass the namespace as '' (CLUSTER_SCOPED). */
+export const MUTATING_WEBHOOK_CONFIGURATIONS: ResourceType = {
+  group: 'admissionregistration.k8s.io',
+  version: 'v1',
+  plural: 'mutatingwebhookconfigurations',
+  kind: 'MutatingWebhookConfiguration',
+};
+/** The `namespace` of a cluster-scoped resource's requests. */
+export const CLUSTER_SCOPED = '';
 
 /** What a request does, for paths and for error messages that name the missing permission. */
 export interface ApiTarget {
-  readonly verb: 'get' | 'list' | 'watch' | 'create';
+  readonly verb: 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch';
   readonly resource: ResourceType;
   readonly namespace: string;
   readonly name?: string;
@@ -30,15 +41,20 @@ export function resourceName(resource: ResourceType): string {
   return resource.group === '' ? resource.plural : `${resource.plural}.${resource.group}`;
 }
 
-/** `/api/v1/namespaces/ns/secrets[/name]` or `/apis/<group>/<version>/namespaces/ns/<plural>[/name]`. */
+/**
+ * `/api/v1/namespaces/ns/secrets[/name]` or `/apis/<group>/<version>/namespaces/ns/<plural>[/name]`;
+ * without `namespaces/ns` for a cluster-scoped resource (namespace CLUSTER_SCOPED).
+ */
 export function resourcePath(resource: ResourceType, namespace: string, name?: string): string {
   const root = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
-  const collection = `${root}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}`;
+  const scope = namespace === CLUSTER_SCOPED ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
+  const collection = `${root}${scope}/${resource.plural}`;
   return name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`;
 }
 
 /** `list secrets in namespace tenant-a`, `get secrets "bucket-x" in namespace tenant-a`. */
 export function describeTarget(target: ApiTarget): string {
   const name = target.name === undefined ? '' : ` "${target.name}"`;
-  return `${target.verb} ${resourceName(target.resource)}${name} in namespace ${target.namespace}`;
+  const scope = target.namespace === CLUSTER_SCOPED ? '' : ` in namespace ${target.namespace}`;
+  return `${target.verb} ${resourceName(target.resource)}${name}${scope}`;
 }

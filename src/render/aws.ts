@@ -6,6 +6,11 @@ import { aliasOf } from './values.js';
 
 export const AWS_CREDENTIALS_PATH = 'aws/credentials';
 export const AWS_CONFIG_PATH = 'aws/config';
+/**
+ * The credentials endpoint's token (DESIGN.md "Sidecar contract"), written with the files by the
+ * sidecar, not by this renderer; declared here beside the other aws/ paths apps are pointed at.
+ */
+export const AWS_CONTAINER_TOKEN_PATH = 'aws/container-token';
 
 const DEFAULT_PROFILE = 'default';
 

@@ -156,7 +156,7 @@ export function createSidecarMetrics(options: MetricsOptions = {}): SidecarMetri
 }
 
 /** The standard process_* names (no prefix, as every Prometheus client library writes them). */
-function registerProcessMetrics(registry: Registry, now: () => number): void {
+export function registerProcessMetrics(registry: Registry, now: () => number): void {
   const startSeconds = (now() - performance.now()) / 1000;
   registry.register(
     new CallbackGauge('process_resident_memory_bytes', 'Resident memory size in bytes', () => [[{}, process.memoryUsage.rss()]]),

@@ -18,6 +18,7 @@ import { BucketAgentError, CredentialsError, VerifyError } from '../errors.js';
 import type { AtomicWriter } from '../files/atomic-writer.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../log.js';
+import { AWS_CONTAINER_TOKEN_PATH } from '../render/aws.js';
 import { renderFiles } from '../render/index.js';
 import type { RenderedFile } from '../render/types.js';
 import type { NotifyAction } from '../config/notify.js';
@@ -27,7 +28,7 @@ import type { BadUpdateReason, SidecarMetrics, VerifyReason } from './metrics.js
 import { runNotifications } from './notify.js';
 
 /** Relative to --out: the token the credentials endpoint wants (DESIGN.md "Sidecar contract"). */
-export const CONTAINER_TOKEN_PATH = 'aws/container-token';
+export const CONTAINER_TOKEN_PATH = AWS_CONTAINER_TOKEN_PATH;
 
 export interface LoopOptions {
   readonly waiters: readonly BucketWaiter[];

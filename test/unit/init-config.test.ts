@@ -50,7 +50,7 @@ describe('parseBuckets', () => {
     [[], /at least one --bucket/],
     [['Backup'], /not a valid Bucket name/],
     [['a=b=c'], /expected <name> or <name>=<alias>/],
-    [['my.bucket'], /alias "my.bucket" is not a DNS-1123 label.*--bucket my\.bucket=<alias>/],
+    [['my.bucket'], /^--bucket "my\.bucket": alias "my.bucket" is not a DNS-1123 label.*one: my\.bucket=<alias>/],
     [['x=../etc'], /alias "\.\.\/etc" is not a DNS-1123 label/],
     [['a', 'b=a'], /alias "a" is used twice/],
   ];
