@@ -5,8 +5,8 @@
  */
 import type { Options } from 'yargs';
 import { UsageError } from '../errors.js';
-import { SOURCE_KINDS, type SourceChoice } from '../flags/source.js';
-import { DEFAULT_PREFIX, isValidPrefix } from '../inject/annotations.js';
+import { SOURCE_KINDS } from '../flags/source.js';
+import { DEFAULT_PREFIX, DEFAULT_SOURCE, isValidPrefix } from '../inject/annotations.js';
 import type { InjectFacts } from '../inject/mutate.js';
 import type { LogOptions } from '../log.js';
 import { packageVersion } from '../version.js';
@@ -15,8 +15,6 @@ import { logOptionsFrom, type CommonArgs } from './common.js';
 /** The image this release publishes; `--image` for a mirror or a pinned digest. */
 export const DEFAULT_IMAGE_REPOSITORY = 'ghcr.io/bucket-agent/bucket-agent';
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
-/** Where --source is not annotated: needs no RBAC (Secret volumes), and uses the API when the Role allows. */
-export const DEFAULT_INJECT_SOURCE: SourceChoice = 'auto';
 
 export function defaultImage(): string {
   return `${DEFAULT_IMAGE_REPOSITORY}:${packageVersion()}`;
@@ -36,7 +34,7 @@ export const INJECT_OPTIONS = {
   source: {
     type: 'string',
     choices: SOURCE_KINDS,
-    default: DEFAULT_INJECT_SOURCE,
+    default: DEFAULT_SOURCE,
     describe: 'Source for pods without a source annotation (api: needs a Role; volume: none; auto: api when permitted)',
   },
 } as const satisfies Record<string, Options>;
@@ -64,7 +62,7 @@ export function injectConfigFrom(args: InjectArgs, stderrIsTTY: boolean): Inject
   const image = args.image?.trim() ?? defaultImage();
   if (image === '' || /\s/.test(image)) throw new UsageError(`--image: "${args.image ?? ''}" is not an image reference`);
   const pullPolicy = PULL_POLICIES.find((p) => p === args['image-pull-policy']);
-  const source = SOURCE_KINDS.find((s) => s === args.source) ?? DEFAULT_INJECT_SOURCE;
+  const source = SOURCE_KINDS.find((s) => s === args.source) ?? DEFAULT_SOURCE;
   return Object.freeze({
     input: args.filename,
     facts: Object.freeze({
