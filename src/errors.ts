@@ -77,16 +77,19 @@ export class AnnotationError extends BucketAgentError {
   /** The full key at fault, e.g. `bucket-agent.io/buckets` (or the opt-in label's). */
   readonly annotation: string;
   readonly problem: string;
+  /** Where the pod is, outermost first (`document 2: Deployment web`); undefined for a bare pod. */
+  readonly where: string | undefined;
 
   constructor(annotation: string, problem: string, where?: string) {
     super('E_ANNOTATION', EXIT.usage, `${where === undefined ? '' : `${where}: `}${annotation}: ${problem}`);
     this.annotation = annotation;
     this.problem = problem;
+    this.where = where;
   }
 
-  /** The same error, its message led by where the pod is (`document 2 (Deployment web)`). */
-  at(where: string): AnnotationError {
-    return new AnnotationError(this.annotation, this.problem, where);
+  /** The same error, its message led by one more level of where the pod is. */
+  at(outer: string): AnnotationError {
+    return new AnnotationError(this.annotation, this.problem, this.where === undefined ? outer : `${outer}: ${this.where}`);
   }
 }
 

@@ -5,7 +5,8 @@ import { EXIT } from '../errors.js';
 export const EXIT_CODES_HELP = `Exit codes:
   ${EXIT.ok}  success
   ${EXIT.internal}  internal error (a bug: please report it)
-  ${EXIT.usage}  usage: unknown command or flag, bad flag value, unreadable input file
+  ${EXIT.usage}  usage: unknown command or flag, bad flag value, unreadable input file;
+     inject: a manifest that is not YAML/JSON, or a bad injection annotation (names document, object, annotation)
   ${EXIT.invalidCredentials}  invalid credentials input: malformed Secret/BucketInfo, missing field, unsupported
      protocol, bad endpoint or name, or a value no output format can carry safely
   ${EXIT.output}  the output directory could not be written (previous files left intact)

@@ -6,8 +6,14 @@
  */
 import { AnnotationError } from '../errors.js';
 import { isObjectName } from '../flags/buckets.js';
+import type { SourceChoice } from '../flags/source.js';
 
 export const DEFAULT_PREFIX = 'bucket-agent.io/';
+/**
+ * The `source` when neither the pod nor the caller says: it needs no RBAC (the candidate Secrets
+ * are mounted) and uses the API, rotation within milliseconds, once the Role allows it.
+ */
+export const DEFAULT_SOURCE: SourceChoice = 'auto';
 
 /** The opt-in is a label, so the webhook's objectSelector keeps every other pod away from it. */
 export const LABEL_INJECT = 'inject';

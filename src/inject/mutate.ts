@@ -10,7 +10,7 @@
 import jsonPatch, { type Operation } from 'fast-json-patch';
 import { AnnotationError } from '../errors.js';
 import type { SourceChoice } from '../flags/source.js';
-import { ANNOTATION_STATUS, LABEL_INJECT, optInOf, readAnnotations, STATUS_INJECTED } from './annotations.js';
+import { ANNOTATION_STATUS, DEFAULT_SOURCE, LABEL_INJECT, optInOf, readAnnotations, STATUS_INJECTED } from './annotations.js';
 import { fileAccessFor } from './args.js';
 import {
   AGENT_CONTAINER_NAMES,
@@ -25,12 +25,10 @@ import type { Container, Pod, PodSpec, ResourceRequirements, Volume } from './ku
 import { buildPlan, type InjectPlan, type PlanContext } from './plan.js';
 import { appMount, buildVolumes } from './volumes.js';
 
-export { DEFAULT_PREFIX } from './annotations.js';
-/** What the injector uses when the caller says nothing: works without RBAC, and uses the API when permitted. */
-export const DEFAULT_SOURCE: SourceChoice = 'auto';
+export { DEFAULT_PREFIX, DEFAULT_SOURCE, isValidPrefix } from './annotations.js';
 
 export interface InjectFacts {
-  /** Label and annotation key prefix, DEFAULT_PREFIX `bucket-agent.io/`. */
+  /** Label and annotation key prefix, DEFAULT_PREFIX `bucket-agent.io/`; check a configured one with isValidPrefix. */
   readonly prefix: string;
   /** The agent image. */
   readonly image: string;

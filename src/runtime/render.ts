@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   bucketInfoKeyValues,
   credentialsFromBucketInfo,
@@ -12,6 +11,7 @@ import { UsageError } from '../errors.js';
 import { AtomicWriter, type WriteResult } from '../files/atomic-writer.js';
 import type { Logger } from '../log.js';
 import { rememberSecrets } from '../redact.js';
+import { readInput } from './read-input.js';
 import { renderFiles } from '../render/index.js';
 
 /** Reads every input, renders every requested format, writes them as one atomic file set. */
@@ -55,19 +55,4 @@ function credentialsFrom(input: RenderInput, text: string): BucketCredentials[] 
     throw new UsageError(`${label} holds ${secrets.length} Secrets but one --alias was given for it`);
   }
   return secrets.map((secret) => credentialsFromSecret(secret, input.alias));
-}
-
-async function readInput(path: string, stdin: NodeJS.ReadableStream): Promise<string> {
-  try {
-    return path === '-' ? await readStream(stdin) : await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
-    throw new UsageError(`cannot read ${path === '-' ? 'stdin' : path}: ${code}`, { cause: err });
-  }
-}
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
