@@ -89,7 +89,7 @@ function base(name: string, args: string[], plan: InjectPlan, agent: AgentSettin
     args,
     env: agentEnv(),
     volumeMounts: agentMounts(plan),
-    resources: structuredClone(agent.resources),
+    resources: copyResources(agent.resources),
     securityContext: securityContext(agent.uid),
   };
 }
@@ -109,5 +109,13 @@ function securityContext(uid: number): Record<string, unknown> {
     privileged: false,
     capabilities: { drop: ['ALL'] },
     seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Each agent container its own resources object (a JSON patch must not alias one value twice). */
+function copyResources(resources: ResourceRequirements): ResourceRequirements {
+  return {
+    ...(resources.requests === undefined ? {} : { requests: { ...resources.requests } }),
+    ...(resources.limits === undefined ? {} : { limits: { ...resources.limits } }),
   };
 }

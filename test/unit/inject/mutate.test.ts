@@ -20,8 +20,7 @@ describe('inject: opt-in and no-ops', () => {
       const result = mutate(input);
       assert.equal(result.injected, false);
       assert.deepEqual(result.patch, []);
-      assert.deepEqual(result.pod, input);
-      assert.notEqual(result.pod, input, 'a clone, never the input itself');
+      assert.equal(result.pod, input, 'nothing to change: the input itself');
     });
   }
 
@@ -33,6 +32,35 @@ describe('inject: opt-in and no-ops', () => {
       assert.equal(again.injected, false);
       assert.deepEqual(again.pod, once);
     }
+  });
+
+  it('never writes into its input: a deeply frozen pod is mutated all the same, and stays as it was', () => {
+    const input = pod(
+      { buckets: 'b,c=media', 'credentials-endpoint': 'true' },
+      {
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.test/app:1',
+              env: [{ name: 'A', value: '1' }],
+              volumeMounts: [{ name: 'data', mountPath: '/data' }],
+            },
+          ],
+          initContainers: [{ name: 'migrate', image: 'registry.test/migrate:1' }],
+          volumes: [{ name: 'data', emptyDir: {} }],
+        },
+      },
+    );
+    const before = JSON.stringify(input);
+    for (const facts of [FACTS, CLASSIC]) {
+      const result = mutatePod(deepFreeze(structuredClone(input)), facts);
+      assert.equal(result.injected, true);
+      assert.ok(result.patch.length > 0);
+    }
+    const frozen = deepFreeze(input);
+    mutatePod(frozen, FACTS);
+    assert.equal(JSON.stringify(frozen), before);
   });
 
   it('not an object: refused', () => {
@@ -166,3 +194,11 @@ describe('inject: the patch', () => {
     );
   });
 });
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
