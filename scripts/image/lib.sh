@@ -2,6 +2,8 @@
 # podman configured by files of the project's own (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF), so
 # the host's /etc/containers and /var/lib/containers stay as they were.
 set -euo pipefail
+# bash 5.2 reads & in a ${var//pattern/replacement} as the match; fill() wants it literal.
+shopt -u patsub_replacement 2>/dev/null || true
 IMAGE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$IMAGE_DIR/../.." && pwd)"
 # shellcheck source=versions.env
