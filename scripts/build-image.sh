@@ -35,7 +35,9 @@ VERSION="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$REPO_ROOT/package.json" | 
 IMAGE="localhost/bucket-agent:$VERSION"
 BUILD_STAGE_IMAGE="localhost/bucket-agent-build-stage:latest"
 REVISION="$(git -C "$REPO_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
-if [ "$REVISION" != unknown ] && [ -n "$(git -C "$REPO_ROOT" status --porcelain 2>/dev/null)" ]; then REVISION="$REVISION-dirty"; fi
+if [ "$REVISION" != unknown ] && [ -n "$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  REVISION="$REVISION-dirty"
+fi
 
 # The first apt source for the suite (deb.debian.org unless the machine uses a mirror).
 debian_mirror() {
@@ -120,7 +122,10 @@ build_image() {
     args+=(-v /etc/ssl/certs:/etc/ssl/certs:ro --build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
   fi
   say "image: podman build $REPO_ROOT/Dockerfile -> $IMAGE"
-  podman build "${args[@]}" -t "$IMAGE" "$REPO_ROOT"
+  # The labels again as --label: buildah 1.28 reuses a cached LABEL layer when only the build-arg
+  # values in it changed, which left the revision of an earlier build on the image.
+  podman build "${args[@]}" --label "org.opencontainers.image.version=$VERSION" \
+    --label "org.opencontainers.image.revision=$REVISION" -t "$IMAGE" "$REPO_ROOT"
   # The build stage tagged as well (all cached, instant), so that the prune below keeps its layers
   # (the npm ci layer above all) for the next build, and drops what earlier builds left untagged.
   podman build "${args[@]}" --quiet --target build -t "$BUILD_STAGE_IMAGE" "$REPO_ROOT" >/dev/null
