@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the compiled test suites with node's built-in runner.
-# Usage: scripts/run-tests.sh SUITE... (SUITE is a folder under test/: unit, e2e)
+# Usage: scripts/run-tests.sh SUITE... (SUITE is a folder under test/: unit, clients, e2e, image)
 # Node 20 does not expand globs for --test, so the file list is built here for every Node version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
