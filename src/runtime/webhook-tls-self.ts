@@ -143,6 +143,8 @@ class CertificateManager {
   private again = false;
   /** When this holder saw each CA (by DER) trusted by every entry of the caBundle. */
   private readonly trustedSince = new Map<string, number>();
+  /** The webhook configuration is missing, or has no webhook of ours: looked for every RECONCILE_RETRY_MS, said once. */
+  private caBundlePending = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -205,7 +207,9 @@ class CertificateManager {
         this.options.config,
         now,
       );
-      if (plan.kind === 'idle') return plan.nextMs;
+      // A webhook configuration not there yet (applied after the webhook, or re-created) is looked
+      // for again soon: until it has the caBundle, every labelled pod fails TLS at the apiserver.
+      if (plan.kind === 'idle') return this.caBundlePending ? Math.min(plan.nextMs, Date.now() + RECONCILE_RETRY_MS) : plan.nextMs;
       if (plan.kind === 'await-trust') {
         this.log.info(
           { inSeconds: Math.round((plan.untilMs - now) / 1000) },
@@ -256,13 +260,17 @@ class CertificateManager {
   private async ensureTrusted(state: TlsSecretState, now: number): Promise<void> {
     const { config } = this.options;
     const target = { service: this.options.service, namespace: this.options.namespace, hosts: [...config.dnsNames, ...config.ipAddresses] };
-    const mwc = await this.getWebhookConfig();
+    const wasPending = this.caBundlePending;
+    const mwc = await this.getWebhookConfig(wasPending);
+    this.caBundlePending = mwc === undefined;
     if (mwc === undefined) return;
     const patch = caBundlePatch(mwc, target, state.caBundle, now);
+    this.caBundlePending = patch.ours.length === 0;
     if (patch.ours.length === 0) {
-      this.log.warn(
-        `MutatingWebhookConfiguration ${config.webhookConfig}: no webhook calls service ${target.namespace}/${target.service} or a URL with one of the certificate's names; nothing to patch`,
-      );
+      if (!wasPending)
+        this.log.warn(
+          `MutatingWebhookConfiguration ${config.webhookConfig}: no webhook calls service ${target.namespace}/${target.service} or a URL with one of the certificate's names; nothing to patch`,
+        );
       return;
     }
     if (patch.operations.length > 0) {
@@ -287,12 +295,15 @@ class CertificateManager {
     }
   }
 
-  private async getWebhookConfig(): Promise<WebhookConfigLike | undefined> {
+  private async getWebhookConfig(quiet: boolean): Promise<WebhookConfigLike | undefined> {
     try {
       return await this.client.get<WebhookConfigLike>(MUTATING_WEBHOOK_CONFIGURATIONS, CLUSTER_SCOPED, this.options.config.webhookConfig);
     } catch (err) {
       if (!(err instanceof KubeApiError && err.status === 404)) throw err;
-      this.log.warn(`MutatingWebhookConfiguration ${this.options.config.webhookConfig} not found: no caBundle to keep`);
+      if (!quiet)
+        this.log.warn(
+          `MutatingWebhookConfiguration ${this.options.config.webhookConfig} not found: looking for it every ${RECONCILE_RETRY_MS / 1000}s to give it the caBundle`,
+        );
       return undefined;
     }
   }
