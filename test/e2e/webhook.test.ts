@@ -219,3 +219,17 @@ describe('certificate rotation during steady admissions', () => {
     );
   });
 });
+
+describe('a MutatingWebhookConfiguration created after the webhook started', () => {
+  // The webhook looks for its configuration at start; not found, it looks again only at the next
+  // reconcile (RECONCILE_EVERY_MS, a minute), not at the retry of a failed one (RECONCILE_RETRY_MS,
+  // 5 s): labelled pods meet failurePolicy Fail for up to a minute (kubectl apply of a directory,
+  // a configuration re-created by an upgrade).
+  it('gets its caBundle within 15 s (three RECONCILE_RETRY_MS)', async () => {
+    const ns = await harness.newNamespace('late');
+    const hook = await harness.startWebhook({ service: 'late-webhook' }, ['--webhook-config', 'bucket-agent-late']);
+    await hook.running.waitForLog(/MutatingWebhookConfiguration bucket-agent-late not found/);
+    await harness.createWebhookConfig('bucket-agent-late', ns, hook.port, 'Fail');
+    await harness.untilAdmitting(ns, 15_000);
+  });
+});
