@@ -1,175 +1,27 @@
 /**
  * `bucket-agent webhook` end to end: the shipped bundle with self-managed TLS against the real
  * kube-apiserver (+kine), which calls it by URL (https://127.0.0.1:<port>/mutate) through a
- * MutatingWebhookConfiguration whose caBundle the webhook itself keeps. Pods are stored, never
- * run (no kubelet): their creation alone goes through admission. Each scenario has its own
- * namespace and webhook configuration (namespaceSelector on the namespace's name), so they
- * cannot see each other's pods.
+ * MutatingWebhookConfiguration whose caBundle the webhook itself keeps (webhook-harness.ts). Pods
+ * are stored, never run (no kubelet): their creation alone goes through admission. Each scenario
+ * has its own namespace and webhook configuration (namespaceSelector on the namespace's name), so
+ * they cannot see each other's pods.
  *
- * Not here: Deployments and Jobs (their pods need a kube-controller-manager, which this test
- * environment does not run yet).
+ * Deployments, Jobs and CronJobs, whose pods the real controllers create: webhook-workloads.test.ts.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { freePort, waitUntil } from '../env/process.js';
 import { REPO_ROOT } from '../env/tools.js';
-import { assertRunClean, startCli, transcripts, type Running } from './cli-runs.js';
+import { assertRunClean, transcripts } from './cli-runs.js';
 import { annotationCorpus } from './webhook-corpus.js';
-
-const BUNDLE = join(REPO_ROOT, 'dist/bundle/bucket-agent.js');
-const SYSTEM_NS = 'bucket-agent-system';
-const LABEL = 'bucket-agent.io/inject';
-const INJECTED = 'bucket-agent.io/status';
+import { INJECTED, LABEL, SYSTEM_NS, WebhookHarness, annotationsOf, pod, type Answer, type Kube, type Webhook } from './webhook-harness.js';
 
 let cp: ControlPlane;
+let harness: WebhookHarness;
 let kube: Kube;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-/** A plain https client with the admin kubeconfig's client certificate. */
-class Kube {
-  private readonly agent: https.Agent;
-  private readonly server: URL;
-  constructor(kubeconfigPath: string) {
-    const config = JSON.parse(readFileSync(kubeconfigPath, 'utf8')) as {
-      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
-      users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
-    };
-    const b64 = (s: string | undefined): Buffer => Buffer.from(s ?? '', 'base64');
-    this.server = new URL(config.clusters[0]?.cluster.server ?? '');
-    this.agent = new https.Agent({
-      keepAlive: true,
-      maxSockets: 16,
-      ca: b64(config.clusters[0]?.cluster['certificate-authority-data']),
-      cert: b64(config.users[0]?.user['client-certificate-data']),
-      key: b64(config.users[0]?.user['client-key-data']),
-    });
-  }
-  request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Answer> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        {
-          host: this.server.hostname,
-          port: this.server.port,
-          path,
-          method,
-          agent: this.agent,
-          headers: payload === undefined ? {} : { 'content-type': contentType },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-}
-
-async function newNamespace(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  await cp.createNamespace(name);
-  return name;
-}
-
-interface Webhook {
-  readonly running: Running;
-  readonly port: number;
-  readonly health: string;
-}
-
-async function startWebhook(names: { service: string }, extra: string[] = []): Promise<Webhook> {
-  const [port, healthPort] = [await freePort(), await freePort()];
-  const args = [
-    'webhook',
-    ...['--agent-image', 'registry.example.org/bucket-agent:0.1.0', '--tls', 'self', '--kubeconfig', cp.kubeconfigPath],
-    ...['--namespace', SYSTEM_NS, '--service', names.service, '--tls-san', '127.0.0.1', '--trust-delay', '2s'],
-    ...['--listen', `127.0.0.1:${port}`, '--health-listen', `127.0.0.1:${healthPort}`, '--shutdown-delay', '0', '--log-format', 'json'],
-    ...extra,
-  ];
-  const running = startCli(args, {}, BUNDLE);
-  cleanups.push(() => running.stop());
-  const health = `http://127.0.0.1:${healthPort}`;
-  await waitUntil(
-    async () => (await fetch(`${health}/readyz`)).ok,
-    30_000,
-    () => `webhook not ready:\n${running.stderrSoFar()}`,
-    200,
-  );
-  return { running, port, health };
-}
-
-/** A MutatingWebhookConfiguration for one namespace, calling `port` by URL; no caBundle (the webhook patches it). */
-async function createWebhookConfig(name: string, namespace: string, port: number, failurePolicy: 'Fail' | 'Ignore'): Promise<void> {
-  const answer = await kube.request('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'MutatingWebhookConfiguration',
-    metadata: { name },
-    webhooks: [
-      {
-        name: 'inject.bucket-agent.io',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy,
-        timeoutSeconds: 10,
-        reinvocationPolicy: 'Never',
-        clientConfig: { url: `https://127.0.0.1:${port}/mutate` },
-        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'], scope: 'Namespaced' }],
-        objectSelector: { matchLabels: { [LABEL]: 'true' } },
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
-      },
-    ],
-  });
-  assert.equal(answer.status, 201, JSON.stringify(answer.body));
-}
-
-function pod(name: string, labels: Record<string, string>, annotations: Record<string, string>): object {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels, annotations },
-    spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1', env: [{ name: 'GREETING', value: 'hello' }] }] },
-  };
-}
-
-function createPod(namespace: string, body: object, dryRun = false): Promise<Answer> {
-  return kube.request('POST', `/api/v1/namespaces/${namespace}/pods${dryRun ? '?dryRun=All' : ''}`, body);
-}
-
-function annotationsOf(answer: Answer): Record<string, string> {
-  return (answer.body.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
-}
-
-/** Until the apiserver calls the webhook with a caBundle that trusts it: a labelled dry-run pod comes back injected. */
-async function untilAdmitting(namespace: string): Promise<void> {
-  const probe = pod('probe', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'data' });
-  let last: Answer | undefined;
-  await waitUntil(
-    async () => {
-      last = await createPod(namespace, probe, true);
-      return last.status === 201 && annotationsOf(last)[INJECTED] === 'injected';
-    },
-    30_000,
-    () => `the apiserver does not get mutated pods from the webhook: ${JSON.stringify(last?.body).slice(0, 400)}`,
-    250,
-  );
-}
 
 /** The serial of the certificate a webhook serves now (a fresh TLS connection). */
 function servedSerial(port: number): Promise<string> {
@@ -197,12 +49,12 @@ function certificatesIn(b64: string | undefined): number {
 
 before(async () => {
   cp = await startControlPlane({ logDir: join(REPO_ROOT, 'test/.runs', `webhook-${process.pid}`) });
-  kube = new Kube(cp.kubeconfigPath);
-  await cp.createNamespace(SYSTEM_NS);
+  harness = await WebhookHarness.on(cp);
+  kube = harness.kube;
 });
 
 after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await harness?.cleanup();
   await cp?.stop();
   for (const run of transcripts) {
     assertRunClean(run);
@@ -216,10 +68,13 @@ describe('bucket-agent webhook (self-managed TLS, real apiserver)', () => {
   let main: Webhook;
 
   before(async () => {
-    ns = await newNamespace('hook');
-    main = await startWebhook({ service: 'bucket-agent-webhook' }, ['--webhook-config', 'bucket-agent-main']);
-    await createWebhookConfig('bucket-agent-main', ns, main.port, 'Fail');
-    await untilAdmitting(ns);
+    ns = await harness.newNamespace('hook');
+    // The configuration first, as a chart installs it: the webhook patches its caBundle at start
+    // (one created later waits for the next look, see the last describe).
+    const port = await freePort();
+    await harness.createWebhookConfig('bucket-agent-main', ns, port, 'Fail');
+    main = await harness.startWebhook({ service: 'bucket-agent-webhook', port }, ['--webhook-config', 'bucket-agent-main']);
+    await harness.untilAdmitting(ns);
   });
 
   it('keeps the CA in a kubernetes.io/tls Secret and in the caBundle', async () => {
@@ -233,7 +88,7 @@ describe('bucket-agent webhook (self-managed TLS, real apiserver)', () => {
   });
 
   it('a labelled bare Pod comes back mutated and is stored', async () => {
-    const created = await createPod(ns, pod('web', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'media,backups=archive' }));
+    const created = await harness.createPod(ns, pod('web', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'media,backups=archive' }));
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(annotationsOf(created)[INJECTED], 'injected');
     const spec = created.body.spec as {
@@ -251,13 +106,13 @@ describe('bucket-agent webhook (self-managed TLS, real apiserver)', () => {
   });
 
   it('bad annotations are refused at create with the message naming the annotation', async () => {
-    const refused = await createPod(ns, pod('bad', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'Bad_Name' }));
+    const refused = await harness.createPod(ns, pod('bad', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'Bad_Name' }));
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
     assert.match(String(refused.body.message), /admission webhook "inject.bucket-agent.io" denied the request: .*bucket-agent.io\/buckets/);
   });
 
   it('unlabelled pods are untouched', async () => {
-    const created = await createPod(ns, pod('plain', {}, { 'bucket-agent.io/buckets': 'media' }));
+    const created = await harness.createPod(ns, pod('plain', {}, { 'bucket-agent.io/buckets': 'media' }));
     assert.equal(created.status, 201);
     assert.equal(annotationsOf(created)[INJECTED], undefined);
     assert.equal((created.body.spec as { initContainers?: unknown[] }).initContainers, undefined);
@@ -272,7 +127,7 @@ describe('bucket-agent webhook (self-managed TLS, real apiserver)', () => {
       for (let i = next++; i < corpus.length; i = next++) {
         const entry = corpus[i];
         if (entry === undefined) continue;
-        const answer = await createPod(ns, pod(`c-${i}`, entry.labels, entry.annotations), true);
+        const answer = await harness.createPod(ns, pod(`c-${i}`, entry.labels, entry.annotations), true);
         if (answer.status === 201 && (entry.labels[LABEL] !== 'true' || annotationsOf(answer)[INJECTED] === 'injected' || entry.maySkip))
           outcomes.admitted++;
         else if (answer.status === 400 && /denied the request: bucket-agent\.io\//.test(String(answer.body.message))) outcomes.refused++;
@@ -289,7 +144,7 @@ describe('bucket-agent webhook (self-managed TLS, real apiserver)', () => {
   });
 
   it('two webhook replicas share one certificate: the same serial served by both', async () => {
-    const second = await startWebhook({ service: 'bucket-agent-webhook' }, ['--webhook-config', 'bucket-agent-main']);
+    const second = await harness.startWebhook({ service: 'bucket-agent-webhook' }, ['--webhook-config', 'bucket-agent-main']);
     assert.equal(await servedSerial(second.port), await servedSerial(main.port));
     const lease = await kube.request('GET', `/apis/coordination.k8s.io/v1/namespaces/${SYSTEM_NS}/leases/bucket-agent-webhook-tls`);
     assert.ok(String((lease.body.spec as { holderIdentity?: string }).holderIdentity).length > 0);
@@ -303,15 +158,15 @@ describe('bucket-agent webhook (self-managed TLS, real apiserver)', () => {
 describe('failurePolicy with the webhook down', () => {
   for (const policy of ['Fail', 'Ignore'] as const) {
     it(`${policy}: ${policy === 'Fail' ? 'the pod is refused' : 'the pod is admitted unmutated'}`, async () => {
-      const ns = await newNamespace(`down-${policy.toLowerCase()}`);
+      const ns = await harness.newNamespace(`down-${policy.toLowerCase()}`);
       const deadPort = await freePort();
-      await createWebhookConfig(`bucket-agent-down-${policy.toLowerCase()}`, ns, deadPort, policy);
+      await harness.createWebhookConfig(`bucket-agent-down-${policy.toLowerCase()}`, ns, deadPort, policy);
       const body = pod('web', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'media' });
       let answer: Answer | undefined;
       // The apiserver picks the new configuration up from its watch within a moment.
       await waitUntil(
         async () => {
-          answer = await createPod(ns, body, true);
+          answer = await harness.createPod(ns, body, true);
           return policy === 'Fail' ? answer.status >= 500 : answer.status === 201;
         },
         10_000,
@@ -325,12 +180,12 @@ describe('failurePolicy with the webhook down', () => {
 
 describe('certificate rotation during steady admissions', () => {
   it('serving and CA rotations (20 s certificates, 60 s CA) lose no admission', async (t) => {
-    const ns = await newNamespace('rotate');
-    const hook = await startWebhook({ service: 'rotating-webhook' }, [
+    const ns = await harness.newNamespace('rotate');
+    const hook = await harness.startWebhook({ service: 'rotating-webhook' }, [
       ...['--webhook-config', 'bucket-agent-rotate', '--cert-validity', '20s', '--ca-validity', '60s'],
     ]);
-    await createWebhookConfig('bucket-agent-rotate', ns, hook.port, 'Fail');
-    await untilAdmitting(ns);
+    await harness.createWebhookConfig('bucket-agent-rotate', ns, hook.port, 'Fail');
+    await harness.untilAdmitting(ns);
     const serials = new Set<string>();
     const caBundleSizes = new Set<number>();
     const result = { ok: 0, failed: [] as string[] };
@@ -338,7 +193,7 @@ describe('certificate rotation during steady admissions', () => {
     const body = pod('steady', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'media' });
     const admissions = async (): Promise<void> => {
       while (Date.now() < until) {
-        const answer = await createPod(ns, body, true);
+        const answer = await harness.createPod(ns, body, true);
         if (answer.status === 201 && annotationsOf(answer)[INJECTED] === 'injected') result.ok++;
         else result.failed.push(`${answer.status} ${String(answer.body.message).slice(0, 200)}`);
         await new Promise((r) => setTimeout(r, 20));
@@ -362,5 +217,19 @@ describe('certificate rotation during steady admissions', () => {
       [...caBundleSizes].some((n) => n >= 2),
       `a CA rotation with old and new CA both trusted (ca.crt sizes ${[...caBundleSizes].join(',')})`,
     );
+  });
+});
+
+describe('a MutatingWebhookConfiguration created after the webhook started', () => {
+  // The webhook looks for its configuration at start; not found, it looks again only at the next
+  // reconcile (RECONCILE_EVERY_MS, a minute), not at the retry of a failed one (RECONCILE_RETRY_MS,
+  // 5 s): labelled pods meet failurePolicy Fail for up to a minute (kubectl apply of a directory,
+  // a configuration re-created by an upgrade).
+  it('gets its caBundle within 15 s (three RECONCILE_RETRY_MS)', async () => {
+    const ns = await harness.newNamespace('late');
+    const hook = await harness.startWebhook({ service: 'late-webhook' }, ['--webhook-config', 'bucket-agent-late']);
+    await hook.running.waitForLog(/MutatingWebhookConfiguration bucket-agent-late not found/);
+    await harness.createWebhookConfig('bucket-agent-late', ns, hook.port, 'Fail');
+    await harness.untilAdmitting(ns, 15_000);
   });
 });
