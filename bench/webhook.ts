@@ -10,6 +10,9 @@
  * autocannon's own latency histogram has 1 ms resolution, so latencies are also taken from its
  * per-response times (float ms) and summarized here.
  *
+ * Memory (for the Helm chart's resources): VmRSS once ready and idle, VmRSS and VmHWM (the peak)
+ * after the loads, from /proc.
+ *
  * Prints a table and writes bench/results/webhook.json; never asserts.
  * Usage: node dist/bench/webhook.js [max-seconds=10] [fixed-seconds=20] [connections=16]
  */
@@ -82,6 +85,13 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** VmRSS and VmHWM of a process in MiB, from /proc. */
+function memoryMiB(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: Math.round(kib('VmRSS') / 102.4) / 10, peakMiB: Math.round(kib('VmHWM') / 102.4) / 10 };
+}
+
 function pinSelf(core: number): boolean {
   return spawnSync('taskset', ['-pc', String(core), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
@@ -126,8 +136,10 @@ async function main(): Promise<void> {
   const body = JSON.stringify(realisticReview());
   const { child, url } = await startWebhook(dir);
   try {
-    await load(url, body, { seconds: 2, connections: CONNECTIONS }); // warm-up: JIT, TLS session setup
     const pid = child.pid ?? 0;
+    await new Promise((r) => setTimeout(r, 2000)); // settled after the start
+    const idle = memoryMiB(pid);
+    await load(url, body, { seconds: 2, connections: CONNECTIONS }); // warm-up: JIT, TLS session setup
     const cpuBefore = cpuMs(pid);
     const max = await load(url, body, { seconds: MAX_SECONDS, connections: CONNECTIONS });
     // CPU the webhook spent per review: with other work on the machine, the rate above depends on
@@ -135,6 +147,8 @@ async function main(): Promise<void> {
     const cpuPerReviewMs = (cpuMs(pid) - cpuBefore) / Math.max(1, max.total);
     const capacity = { cpuPerReviewUs: Math.round(cpuPerReviewMs * 1000), reviewsPerCpuSecond: Math.round(1000 / cpuPerReviewMs) };
     const fixed = await load(url, body, { seconds: FIXED_SECONDS, connections: FIXED_CONNECTIONS, rate: FIXED_RATE });
+    const loaded = memoryMiB(pid);
+    const memory = { idleRssMiB: idle.rssMiB, afterLoadRssMiB: loaded.rssMiB, peakRssMiB: loaded.peakMiB };
     const result = {
       bench: 'webhook',
       node: process.version,
@@ -145,6 +159,7 @@ async function main(): Promise<void> {
       targets: TARGETS,
       max: { connections: CONNECTIONS, seconds: MAX_SECONDS, ...max, ...capacity },
       fixedRate: { rate: FIXED_RATE, connections: FIXED_CONNECTIONS, seconds: FIXED_SECONDS, ...fixed },
+      memory,
     };
     console.log(`review ${result.reviewBytes} bytes, webhook on core 0, load average ${result.loadavg.join(' ')}`);
     console.log(
@@ -153,6 +168,9 @@ async function main(): Promise<void> {
     console.log(`           webhook CPU ${capacity.cpuPerReviewUs} us/review = ${capacity.reviewsPerCpuSecond} reviews per CPU-second`);
     console.log(
       `fixed 500/s: ${fixed.requestsPerSecond}/s, p50 ${fixed.latency.p50Ms} ms, p99 ${fixed.latency.p99Ms} ms (target < ${TARGETS.p99MsAt500}), autocannon p99 ${fixed.autocannonP99Ms} ms, non-2xx ${fixed.non2xx}`,
+    );
+    console.log(
+      `memory:    idle RSS ${memory.idleRssMiB} MiB, after the loads ${memory.afterLoadRssMiB} MiB, peak ${memory.peakRssMiB} MiB`,
     );
     mkdirSync(join(REPO_ROOT, 'bench/results'), { recursive: true });
     writeFileSync(join(REPO_ROOT, 'bench/results/webhook.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -16,7 +16,7 @@ function findRepoRoot(start: string): string {
   return dir;
 }
 
-export type GoTool = 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'kine' | 'weed' | 'helm' | 'rclone';
+export type GoTool = 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'kine' | 'weed' | 'helm' | 'rclone' | 'actionlint';
 
 const VERSION_KEYS: Record<GoTool, string> = {
   'kube-apiserver': 'KUBE_VERSION',
@@ -26,6 +26,7 @@ const VERSION_KEYS: Record<GoTool, string> = {
   weed: 'WEED_VERSION',
   helm: 'HELM_VERSION',
   rclone: 'RCLONE_VERSION',
+  actionlint: 'ACTIONLINT_VERSION',
 };
 
 function readVersions(): Record<string, string> {
