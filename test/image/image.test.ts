@@ -3,7 +3,7 @@
  * cluster would run it: non-root 65532:65532, read-only root filesystem, every capability dropped,
  * no privilege escalation. What it holds, how it is configured, and that every command serves
  * from it; `render` gives the same bytes as the host's bundle. (init and sidecar against the real
- * apiserver: image-cluster.test.ts.)
+ * apiserver: image-cluster.test.ts; webhook answering a review: image-webhook.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
