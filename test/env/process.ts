@@ -101,10 +101,18 @@ export async function freePort(): Promise<number> {
   const [low] = ephemeralRange();
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = BELOW_EPHEMERAL_FROM + Math.floor(Math.random() * (low - BELOW_EPHEMERAL_FROM));
-    if (await canListen(port)) return port;
+    // Never the same port twice in one process: a caller often asks for two before binding either.
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error(`no free port found in ${BELOW_EPHEMERAL_FROM}-${low - 1}`);
 }
+
+/** Every port freePort() returned in this process. */
+const handedOut = new Set<number>();
 
 /** Above the well-known and most registered service ports. */
 const BELOW_EPHEMERAL_FROM = 10_000;
