@@ -179,17 +179,19 @@ describe('failurePolicy with the webhook down', () => {
 });
 
 describe('certificate rotation during steady admissions', () => {
-  it('serving and CA rotations (20 s certificates, 60 s CA) lose no admission', async (t) => {
+  it('serving and CA rotations (12 s certificates, 36 s CA, a 2 s trust delay) lose no admission', async (t) => {
     const ns = await harness.newNamespace('rotate');
     const hook = await harness.startWebhook({ service: 'rotating-webhook' }, [
-      ...['--webhook-config', 'bucket-agent-rotate', '--cert-validity', '20s', '--ca-validity', '60s'],
+      // Within the 45 s below: serving certificates renewed every 8 s; a new CA staged at 12 s (less
+      // than two serving lifetimes left) and serving 2 s later (the harness's --trust-delay).
+      ...['--webhook-config', 'bucket-agent-rotate', '--cert-validity', '12s', '--ca-validity', '36s'],
     ]);
     await harness.createWebhookConfig('bucket-agent-rotate', ns, hook.port, 'Fail');
     await harness.untilAdmitting(ns);
     const serials = new Set<string>();
     const caBundleSizes = new Set<number>();
     const result = { ok: 0, failed: [] as string[] };
-    const until = Date.now() + 75_000;
+    const until = Date.now() + 45_000;
     const body = pod('steady', { [LABEL]: 'true' }, { 'bucket-agent.io/buckets': 'media' });
     const admissions = async (): Promise<void> => {
       while (Date.now() < until) {
@@ -211,7 +213,7 @@ describe('certificate rotation during steady admissions', () => {
       `admissions ok ${result.ok}, failed ${result.failed.length}; serving certificates ${serials.size}; ca.crt sizes ${[...caBundleSizes].join(',')}`,
     );
     assert.deepEqual(result.failed, [], `${result.failed.length} failed of ${result.ok + result.failed.length}`);
-    assert.ok(result.ok > 500, `admissions: ${result.ok}`);
+    assert.ok(result.ok > 300, `admissions: ${result.ok}`);
     assert.ok(serials.size >= 4, `serving certificates seen: ${serials.size}`);
     assert.ok(
       [...caBundleSizes].some((n) => n >= 2),
