@@ -32,6 +32,7 @@ export async function parseWithYargs(
       describe: command.describe,
       builder: (y: Argv) => withExamples(y.options(command.options), command.examples).epilog(EXIT_CODES_HELP),
       handler: (args: object) => {
+        refuseRepeated(args as Record<string, unknown>, { ...grammar.common, ...command.options });
         parsed = { command, args };
       },
     });
@@ -55,4 +56,14 @@ export async function parseWithYargs(
 
 function withExamples(y: Argv, examples: Command['examples']): Argv {
   return examples.reduce((acc, [line, what]) => acc.example(line, what), y);
+}
+
+/** yargs makes a single-valued flag given twice an array; the commands expect one value. */
+function refuseRepeated(args: Record<string, unknown>, options: Grammar['common']): void {
+  for (const [name, option] of Object.entries(options)) {
+    const value = args[name];
+    if (option.array !== true && Array.isArray(value)) {
+      throw new UsageError(`--${name} is given ${value.length} times; give it once`);
+    }
+  }
 }

@@ -69,6 +69,12 @@ describe('bucket-agent CLI', () => {
     assert.deepEqual(log.buckets, ['backup-prod']);
   });
 
+  it('a single-valued flag given twice is a usage error (exit 2) naming it, not an internal error', () => {
+    const r = cli(['render', '--secret-file', EXAMPLE, '--out', join(work, 'a'), '--out', join(work, 'b')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--out is given 2 times; give it once/);
+  });
+
   it('prints nothing and rewrites nothing the second time', () => {
     const out = join(work, 'twice');
     cli(['render', '--secret-file', EXAMPLE, '--out', out]);
