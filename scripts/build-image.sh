@@ -30,7 +30,7 @@ timed() { # timed LABEL COMMAND...: run, and remember how long it took
 say() { echo "[image] $*"; }
 have_image() { podman image exists "$1"; }
 
-VERSION="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$REPO_ROOT/package.json" | head -1)"
+VERSION="$(sed -n '/^  "version": /{s/^  "version": "\(.*\)",$/\1/p;q;}' "$REPO_ROOT/package.json")"
 [ -n "$VERSION" ] || { echo "[image] no version in package.json" >&2; exit 1; }
 IMAGE="localhost/bucket-agent:$VERSION"
 BUILD_STAGE_IMAGE="localhost/bucket-agent-build-stage:latest"
