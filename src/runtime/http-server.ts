@@ -94,7 +94,11 @@ export async function listen(handler: Handler, address: ListenAddress, overrides
   });
 }
 
-function closeGracefully(server: http.Server, graceMs: number): Promise<void> {
+/** What closing needs of a server, http or https. */
+type Closable = Pick<http.Server, 'close' | 'closeAllConnections' | 'closeIdleConnections'>;
+
+/** Stops accepting, lets requests in flight finish, and cuts what is left after `graceMs`. */
+export function closeGracefully(server: Closable, graceMs: number): Promise<void> {
   return new Promise<void>((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), graceMs);
     force.unref();

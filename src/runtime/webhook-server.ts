@@ -27,7 +27,7 @@ import {
   type AdmissionRequest,
   type MutateFn,
 } from '../webhook/admission.js';
-import type { BoundAddress } from './http-server.js';
+import { closeGracefully, type BoundAddress } from './http-server.js';
 import type { ReviewMetricOutcome, WebhookMetrics } from './webhook-metrics.js';
 
 /** A Pod's AdmissionReview is a few KiB; 3 MiB holds the biggest object etcd stores (1.5 MiB) twice. */
@@ -195,14 +195,3 @@ function stackOf(err: unknown): string | undefined {
   return err.stack.split('\n').slice(1, 8).join('\n');
 }
 
-function closeGracefully(server: https.Server, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
-}

@@ -16,22 +16,11 @@ import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { startTestEnv, type TestEnv } from '../env/index.js';
 import { createPod, podEvents, runCli, type Run } from './cli-runs.js';
+import { seededRandom } from '../env/random.js';
 
 const SEED = Number(process.env.BUCKET_AGENT_LEAK_SEED ?? Date.now() % 1_000_000);
 const RENDER_CASES = 80;
 const INIT_CASES = 8;
-
-/** mulberry32: small, seedable, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Keys {
   readonly accessKeyId: string;
@@ -52,7 +41,7 @@ class Generator {
   private readonly random: () => number;
 
   constructor(seed: number) {
-    this.random = prng(seed);
+    this.random = seededRandom(seed);
   }
 
   pick<T>(items: readonly T[]): T {

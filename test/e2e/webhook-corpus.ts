@@ -3,6 +3,7 @@
  * each entry picks a value (good or bad) for a random subset of the annotations of DESIGN.md's
  * injection contract, plus now and then an unknown key (a warning) or a label that does not opt in.
  */
+import { seededRandom } from '../env/random.js';
 
 export interface CorpusEntry {
   readonly labels: Record<string, string>;
@@ -52,20 +53,8 @@ const VALUES: Readonly<Record<string, readonly string[]>> = {
   status: ['injected'],
 };
 
-/** mulberry32: small, seeded, good enough to spread the combinations. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function annotationCorpus(size: number, seed: number): CorpusEntry[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const keys = Object.keys(VALUES);
   const entries: CorpusEntry[] = [];
