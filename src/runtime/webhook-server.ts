@@ -194,4 +194,3 @@ function stackOf(err: unknown): string | undefined {
   if (!(err instanceof Error) || err.stack === undefined) return undefined;
   return err.stack.split('\n').slice(1, 8).join('\n');
 }
-
