@@ -16,7 +16,18 @@ function findRepoRoot(start: string): string {
   return dir;
 }
 
-export type GoTool = 'kube-apiserver' | 'kube-controller-manager' | 'kubectl' | 'kine' | 'weed' | 'helm' | 'rclone' | 'actionlint';
+export type GoTool =
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kubectl'
+  | 'kine'
+  | 'weed'
+  | 'helm'
+  | 'rclone'
+  | 'actionlint'
+  | 'velero'
+  | 'velero-plugin-for-aws'
+  | 'mc';
 
 const VERSION_KEYS: Record<GoTool, string> = {
   'kube-apiserver': 'KUBE_VERSION',
@@ -27,6 +38,9 @@ const VERSION_KEYS: Record<GoTool, string> = {
   helm: 'HELM_VERSION',
   rclone: 'RCLONE_VERSION',
   actionlint: 'ACTIONLINT_VERSION',
+  velero: 'VELERO_VERSION',
+  'velero-plugin-for-aws': 'VELERO_AWS_PLUGIN_VERSION',
+  mc: 'MC_VERSION',
 };
 
 function readVersions(): Record<string, string> {
