@@ -2,8 +2,8 @@
 //
 // Why: importing @kubernetes/client-node's KubeConfig, unbundled, pulls hundreds of files
 // (~1.3 s and ~110 MB RSS through the package index); one ESM bundle, split at the dynamic
-// imports so each command parses only what it runs, starts several times faster (README
-// "Start-up"). dist/src/ stays as tsc wrote it, for the tests.
+// imports so each command parses only what it runs, starts several times faster
+// (docs/startup.md). dist/src/ stays as tsc wrote it, for the tests.
 //
 // - The entry enables Node's on-disk compile cache (Node >= 22.1; a no-op before) and then
 //   loads the CLI, so the chunks after it compile from cache on the next start.

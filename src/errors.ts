@@ -5,7 +5,7 @@
  * Messages name the field and the Secret at fault and never carry a credential value.
  */
 
-/** Process exit codes, documented in README.md ("Exit codes"). */
+/** Process exit codes, documented in docs/exit-codes.md. */
 export const EXIT = {
   ok: 0,
   internal: 1,

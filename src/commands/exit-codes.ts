@@ -1,7 +1,7 @@
 import { ENV_PREFIX } from '../config/common.js';
 import { EXIT } from '../errors.js';
 
-/** The exit-code table, shown under every command's --help (README.md "Exit codes" mirrors it). */
+/** The exit-code table, shown under every command's --help (docs/exit-codes.md mirrors it). */
 export const EXIT_CODES_HELP = `Exit codes:
   ${EXIT.ok}  success
   ${EXIT.internal}  internal error (a bug: please report it)

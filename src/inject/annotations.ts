@@ -37,7 +37,7 @@ export const ANNOTATION_CREDENTIALS_PORT = 'credentials-port';
 export const ANNOTATION_STATUS = 'status';
 export const STATUS_INJECTED = 'injected';
 
-/** Every annotation the injector knows, in the README's order. */
+/** Every annotation the injector knows, in the order of docs/annotations.md. */
 export const ANNOTATIONS = [
   ANNOTATION_BUCKETS,
   ANNOTATION_USER,

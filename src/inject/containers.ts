@@ -18,7 +18,7 @@ export const AGENT_CONTAINER_NAMES: readonly string[] = [CONTAINER_AGENT, CONTAI
 export const DEFAULT_AGENT_UID = 65532;
 
 /**
- * Sized from the sidecar's measured footprint (README "sidecar", Node 24, `npm run bench:rotation`):
+ * Sized from the sidecar's measured footprint (docs/benchmarks.md "Rotation", Node 24, `npm run bench:rotation`):
  * idle RSS 67-70 MiB, of which ~52 MiB is the floor of any Node program holding a TLS watch and an
  * HTTP listener; a render of every format and a verification (minio loaded) add a few MiB for a
  * moment. Request 96Mi, what it holds at rest plus GC headroom, so the scheduler counts it honestly;

@@ -1,7 +1,7 @@
 /**
  * The few Kubernetes resource types bucket-agent reads or writes, and the request paths for them.
  * Hand-built paths keep us off client-node's generated API classes, whose import alone costs
- * ~1.3 s and ~110 MB (see README "Start-up").
+ * ~1.3 s and ~110 MB (see docs/startup.md).
  */
 export interface ResourceType {
   /** API group; '' for the core group. */
