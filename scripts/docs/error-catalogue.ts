@@ -107,42 +107,63 @@ function sourceFiles(dir: string): string[] {
 
 type Found = (kind: Kind, message: string) => void;
 
+/** What one reader made of a node: the kind of message and its texts. */
+type Match = readonly [Kind, string[]];
+type Reader = (node: ts.Node, path: string) => Match | undefined;
+
+/** In a MESSAGE_BUILDERS module: a returned text, or a message property. */
+const builderText: Reader = (node, path) => {
+  const builder = MESSAGE_BUILDERS[path];
+  if (builder === undefined) return undefined;
+  if (ts.isReturnStatement(node) && node.expression !== undefined && isText(node.expression)) return [builder, texts(node.expression)];
+  if (ts.isPropertyAssignment(node) && isMessageProperty(node)) return [builder, texts(node.initializer)];
+  return undefined;
+};
+
+/** `new UsageError(...)` and the other error classes. */
+const constructed: Reader = (node) => {
+  if (!ts.isNewExpression(node) || !ts.isIdentifier(node.expression)) return undefined;
+  const kind = node.expression.text as Kind;
+  const make = CONSTRUCTORS[kind];
+  return make === undefined ? undefined : [kind, make(node.arguments ?? [])];
+};
+
+/** `fail(problem)` in src/flags: a value problem its caller turns into its own error. */
+const flagProblem: Reader = (node, path) =>
+  path.startsWith('src/flags/') && isCallTo(node, 'fail') ? ['flag-problem', texts(node.arguments[0])] : undefined;
+
+/** `a.fail(ANNOTATION_X, problem)` in src/inject: a refused annotation. */
+const annotationProblem: Reader = (node, path) => {
+  if (!path.startsWith('src/inject/') || !ts.isCallExpression(node) || node.arguments.length !== 2) return undefined;
+  if (!ts.isPropertyAccessExpression(node.expression) || node.expression.name.text !== 'fail') return undefined;
+  const arg = node.arguments[0]?.getText() ?? '';
+  const key = arg.startsWith('ANNOTATION_')
+    ? `<prefix>${arg.slice('ANNOTATION_'.length).toLowerCase().replaceAll('_', '-')}`
+    : '<annotation>';
+  return ['AnnotationError', prefixed(key, texts(node.arguments[1]))];
+};
+
+/** `refuse(b, field, file, problem)` and a ValueRule's `problem:` in src/render. */
+const renderRefusal: Reader = (node, path) => {
+  if (!path.startsWith('src/render/')) return undefined;
+  if (isCallTo(node, 'refuse') && node.arguments.length === 4) return ['render-problem', texts(node.arguments[3])];
+  if (ts.isPropertyAssignment(node) && node.name.getText() === 'problem') return ['render-problem', texts(node.initializer)];
+  return undefined;
+};
+
+const READERS: readonly Reader[] = [builderText, constructed, flagProblem, annotationProblem, renderRefusal];
+
 function visit(node: ts.Node, found: Found): void {
   const path = node.getSourceFile().fileName;
-  const builder = MESSAGE_BUILDERS[path];
-  if (builder !== undefined && ts.isReturnStatement(node) && node.expression !== undefined && isText(node.expression)) {
-    for (const m of texts(node.expression)) found(builder, m);
-  } else if (builder !== undefined && ts.isPropertyAssignment(node) && isMessageProperty(node)) {
-    for (const m of texts(node.initializer)) found(builder, m);
-  }
-  if (ts.isNewExpression(node) && ts.isIdentifier(node.expression)) {
-    const make = CONSTRUCTORS[node.expression.text as Kind];
-    if (make !== undefined) for (const m of make(node.arguments ?? [])) found(node.expression.text as Kind, m);
-  } else if (ts.isCallExpression(node)) {
-    visitCall(node, path, found);
-  } else if (ts.isPropertyAssignment(node) && path.startsWith('src/render/') && node.name.getText() === 'problem') {
-    for (const m of texts(node.initializer)) found('render-problem', m);
+  for (const read of READERS) {
+    const match = read(node, path);
+    if (match !== undefined) for (const message of match[1]) found(match[0], message);
   }
   ts.forEachChild(node, (child) => visit(child, found));
 }
 
-/** `fail(problem)` in src/flags, `x.fail(ANNOTATION_Y, problem)` in src/inject, `refuse(b, field, file, problem)` in src/render. */
-function visitCall(node: ts.CallExpression, path: string, found: Found): void {
-  const callee = node.expression;
-  const args = node.arguments;
-  if (path.startsWith('src/flags/') && ts.isIdentifier(callee) && callee.text === 'fail') {
-    for (const m of texts(args[0])) found('flag-problem', m);
-  } else if (path.startsWith('src/inject/') && ts.isPropertyAccessExpression(callee) && callee.name.text === 'fail' && args.length === 2) {
-    const name =
-      args[0]
-        ?.getText()
-        .replace(/^ANNOTATION_/, '')
-        .toLowerCase()
-        .replaceAll('_', '-') ?? 'annotation';
-    for (const m of prefixed(name.startsWith('<') ? name : `<prefix>${name}`, texts(args[1]))) found('AnnotationError', m);
-  } else if (path.startsWith('src/render/') && ts.isIdentifier(callee) && callee.text === 'refuse' && args.length === 4) {
-    for (const m of texts(args[3])) found('render-problem', m);
-  }
+function isCallTo(node: ts.Node, name: string): node is ts.CallExpression {
+  return ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === name;
 }
 
 function isText(expr: ts.Expression): boolean {
@@ -175,20 +196,29 @@ function texts(expr: ts.Expression | undefined): string[] {
 
 /** `<flag>` for `${flag}`, `<value>` for `${JSON.stringify(value)}`, `<code>` for `${err.code ?? ...}`. */
 function placeholder(expr: ts.Expression): string {
-  if (ts.isIdentifier(expr)) return constantOf(expr) ?? `<${expr.text}>`;
-  if (ts.isPropertyAccessExpression(expr)) return `<${expr.name.text}>`;
-  if (ts.isElementAccessExpression(expr)) return placeholder(expr.argumentExpression);
-  if (ts.isStringLiteral(expr)) return `<${expr.text}>`;
-  if (ts.isParenthesizedExpression(expr) || ts.isAsExpression(expr) || ts.isNonNullExpression(expr)) return placeholder(expr.expression);
-  if (ts.isBinaryExpression(expr)) return placeholder(expr.left);
-  if (ts.isCallExpression(expr)) {
-    const [first] = expr.arguments;
-    const name = ts.isPropertyAccessExpression(expr.expression) ? expr.expression.name.text : expr.expression.getText();
-    if (first !== undefined && ['stringify', 'String', 'slice', 'describe'].includes(name)) return placeholder(first);
-    if (ts.isPropertyAccessExpression(expr.expression)) return placeholder(expr.expression.expression);
-    return `<${readable(name)}>`;
-  }
+  const inner = unwrapped(expr);
+  if (ts.isIdentifier(inner)) return constantOf(inner) ?? `<${inner.text}>`;
+  if (ts.isPropertyAccessExpression(inner)) return `<${inner.name.text}>`;
+  if (ts.isElementAccessExpression(inner)) return placeholder(inner.argumentExpression);
+  if (ts.isStringLiteral(inner)) return `<${inner.text}>`;
+  if (ts.isBinaryExpression(inner)) return placeholder(inner.left);
+  if (ts.isCallExpression(inner)) return callPlaceholder(inner);
   return '<…>';
+}
+
+function unwrapped(expr: ts.Expression): ts.Expression {
+  const wrapped = ts.isParenthesizedExpression(expr) || ts.isAsExpression(expr) || ts.isNonNullExpression(expr);
+  return wrapped ? unwrapped(expr.expression) : expr;
+}
+
+/** `JSON.stringify(x)` and `String(x)` show `x`; `list.join(', ')` shows `list`; `describeTarget(t)` shows `target`. */
+function callPlaceholder(call: ts.CallExpression): string {
+  const [first] = call.arguments;
+  const callee = call.expression;
+  const name = ts.isPropertyAccessExpression(callee) ? callee.name.text : callee.getText();
+  if (first !== undefined && ['stringify', 'String', 'slice', 'describe'].includes(name)) return placeholder(first);
+  if (ts.isPropertyAccessExpression(callee)) return placeholder(callee.expression);
+  return `<${readable(name)}>`;
 }
 
 /** The value of `const NAME = 'text'` declared at the top of the same file. */
