@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
+import { installBucketCrd } from '../env/provisioner.js';
 import { REPO_ROOT, toolPath } from '../env/tools.js';
 
 const BIN = join(REPO_ROOT, 'dist/bundle/bucket-agent.js');
@@ -87,9 +88,12 @@ async function prepare(files: readonly string[]): Promise<void> {
   const docs = files.flatMap((file) => docsOf(readFileSync(file, 'utf8')));
   const namespaces = new Set([NAMESPACE, ...docs.flatMap((doc) => doc.metadata?.namespace ?? [])]);
   for (const ns of namespaces) await cp.createNamespace(ns);
-  const accounts = docs.filter((doc) => doc.kind === 'ServiceAccount');
+  // Each account in its own namespace, or the test's (the file's other objects land there too).
+  const accounts = docs
+    .filter((doc) => doc.kind === 'ServiceAccount')
+    .map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace: doc.metadata?.namespace ?? NAMESPACE } }));
   const text = accounts.map((doc) => JSON.stringify(doc)).join('\n---\n');
-  const r = await run(kubectl, ['--kubeconfig', cp.kubeconfigPath, 'apply', '-n', NAMESPACE, '-f', '-'], text);
+  const r = await run(kubectl, ['--kubeconfig', cp.kubeconfigPath, 'apply', '-f', '-'], text);
   assert.equal(r.code, 0, r.stderr);
 }
 
@@ -107,6 +111,7 @@ function check(name: string, fn: () => Promise<void> | void): void {
 before(async () => {
   kubectl = toolPath('kubectl');
   cp = await startControlPlane({ logDir });
+  await installBucketCrd(cp.adminKubeConfig()); // examples may hold the Bucket a user creates
   await prepare(examples());
 });
 

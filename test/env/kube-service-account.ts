@@ -69,7 +69,8 @@ export async function createServiceAccountKubeconfig(admin: KubeConfig, req: Ser
   const { namespace, name } = req;
   await ensureNamespace(admin, namespace);
   await createIfMissing(() => core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }));
-  await grant(admin, req);
+  // No rules: no Role of ours; whatever RoleBindings the account has (an example's own) apply.
+  if (req.rules.length > 0) await grant(admin, req);
   const tokenRequest = await core.createNamespacedServiceAccountToken({
     name,
     namespace,

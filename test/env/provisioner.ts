@@ -90,7 +90,7 @@ export class Provisioner {
 
   /** Installs the Bucket CRD and starts watching Buckets in every namespace. */
   async start(): Promise<void> {
-    await installCrd(this.deps.kubeConfig);
+    await installBucketCrd(this.deps.kubeConfig);
     // Right after the CRD is Established its storage may still answer 429 "(re)initializing".
     await waitUntil(
       async () => {
@@ -271,7 +271,8 @@ interface BucketObject {
   metadata?: { name?: string; namespace?: string; annotations?: { [k: string]: string }; deletionTimestamp?: string };
 }
 
-async function installCrd(kc: KubeConfig): Promise<void> {
+/** Installs the Bucket CRD (test/fixtures/bucket-crd.yaml) and waits until it is Established. */
+export async function installBucketCrd(kc: KubeConfig): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const body = parseYaml(await readFile(join(REPO_ROOT, 'test/fixtures/bucket-crd.yaml'), 'utf8')) as V1CustomResourceDefinition;
   try {
