@@ -24,7 +24,9 @@ import {
   injectExample,
   localAppCommand,
   podSpecOf,
+  runAppToEnd,
   startAgent,
+  type AppRun,
   type LocalPod,
 } from './example-pod.js';
 import {
@@ -32,7 +34,6 @@ import {
   assertAgentRunsClean,
   BUCKET,
   bucketObjects,
-  exec,
   freshPod,
   provisionBucket,
   rotateAndRevoke,
@@ -69,9 +70,9 @@ after(async () => {
 });
 
 /** The aws CLI with the app container's env (minus `without`), nothing of this machine's. */
-function aws(args: readonly string[], without: readonly string[] = []): Promise<{ code: number | null; output: string }> {
+function aws(args: readonly string[], without: readonly string[] = []): Promise<AppRun> {
   const vars = Object.fromEntries(Object.entries(appEnv).filter(([name]) => !without.includes(name)));
-  return exec('aws', args, '', { ...vars, HOME: home });
+  return runAppToEnd({ argv: ['aws', ...args], env: { ...vars, HOME: home } });
 }
 
 /** `aws s3 cp` of fresh bytes to `key`, then `aws s3 ls` listing it; the object read back by another client. */
@@ -126,11 +127,8 @@ describe('examples/inject/pod.yaml: the aws CLI with the rendered files and the 
     );
     await copyAndList('aws/files-2.bin', rotation);
     await copyAndList('aws/endpoint-2.bin', rotation, ENDPOINT_ONLY);
-    const refused = await exec('aws', ['s3', 'ls', `s3://${bucket.bucketName}/`], '', {
-      AWS_CONFIG_FILE: appEnv.AWS_CONFIG_FILE ?? '',
-      AWS_SHARED_CREDENTIALS_FILE: stale,
-      HOME: home,
-    });
+    const staleEnv = { AWS_CONFIG_FILE: appEnv.AWS_CONFIG_FILE ?? '', AWS_SHARED_CREDENTIALS_FILE: stale, HOME: home };
+    const refused = await runAppToEnd({ argv: ['aws', 's3', 'ls', `s3://${bucket.bucketName}/`], env: staleEnv });
     assert.notEqual(refused.code, 0, 'the old credentials file is refused');
     assert.match(refused.output, /InvalidAccessKeyId|AccessDenied|SignatureDoesNotMatch/);
   });

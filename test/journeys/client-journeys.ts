@@ -6,8 +6,7 @@
  * agent run for key material.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import type { ProvisionedBucket, Rotation, TestEnv } from '../env/index.js';
@@ -15,7 +14,7 @@ import { listProbe, s3Client } from '../env/s3-probe.js';
 import type { S3Keys } from '../env/s3-keys.js';
 import { toolPath, type GoTool } from '../env/tools.js';
 import { assertRunClean, knownSecrets, rememberKeys, transcripts } from '../e2e/cli-runs.js';
-import { localPod, readExample, startAgent, type LocalPod } from './example-pod.js';
+import { localPod, readExample, runAppToEnd, startAgent, type LocalPod } from './example-pod.js';
 
 /** The Bucket every client example names. */
 export const BUCKET = 'backup-prod';
@@ -24,8 +23,10 @@ export const BUCKET = 'backup-prod';
 export async function applyExampleRbac(env: TestEnv, ns: string, journey: string, file: string): Promise<void> {
   const docs = readExample(journey, file).filter((doc) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(doc.kind ?? ''));
   assert.ok(docs.length === 3, `examples/${journey}/${file}: expected a ServiceAccount, a Role and a RoleBinding`);
-  const text = docs.map((doc) => JSON.stringify(doc)).join('\n---\n');
-  const r = await exec(toolPath('kubectl'), ['--kubeconfig', env.kubeconfigPath, 'apply', '-n', ns, '-f', '-'], text);
+  const manifest = join(env.runDir, `${journey}-rbac.json`);
+  writeFileSync(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }));
+  const argv = [toolPath('kubectl'), '--kubeconfig', env.kubeconfigPath, 'apply', '-n', ns, '-f', manifest];
+  const r = await runAppToEnd({ argv, env: {} });
   assert.equal(r.code, 0, `kubectl apply the RBAC of examples/${journey}/${file}: ${r.output}`);
 }
 
@@ -99,26 +100,4 @@ export function assertAgentRunsClean(minRuns: number): void {
   assert.ok(transcripts.length >= minRuns, `agent runs recorded: ${transcripts.length}`);
   assert.ok(knownSecrets.size >= 4, 'the keys of at least two rotations are known to the scan');
   for (const run of transcripts) assertRunClean(run);
-}
-
-export interface Exec {
-  readonly code: number | null;
-  readonly output: string;
-}
-
-/**
- * A command run asynchronously: the apiserver's connection proxy and the S3 TLS proxy live in
- * this process, so a synchronous spawn would stall them.
- */
-export function exec(command: string, args: readonly string[], input = '', env: Record<string, string> = {}): Promise<Exec> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, timeout: 120_000 });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
 }

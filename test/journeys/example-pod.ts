@@ -218,12 +218,18 @@ export function startApp(command: AppCommand, extraEnv: Record<string, string> =
   };
 }
 
-/** Runs an app command to its end (a Job's container): asserts exit 0 within `timeoutMs`. */
-export async function runApp(command: AppCommand, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): Promise<AppRun> {
+/** Runs an app command to its end, stopped (SIGTERM) after `timeoutMs`; any exit code. */
+export async function runAppToEnd(command: AppCommand, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): Promise<AppRun> {
   const app = startApp(command, extraEnv);
   const timer = setTimeout(() => void app.stop(), timeoutMs);
   const run = await app.done;
   clearTimeout(timer);
+  return run;
+}
+
+/** Runs an app command to its end (a Job's container): asserts exit 0 within `timeoutMs`. */
+export async function runApp(command: AppCommand, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): Promise<AppRun> {
+  const run = await runAppToEnd(command, extraEnv, timeoutMs);
   assert.equal(run.code, 0, `${command.argv.join(' ')} exited ${run.code ?? run.signal}:\n${run.output}`);
   return run;
 }

@@ -26,9 +26,11 @@ import {
   injectExample,
   localAppCommand,
   podSpecOf,
+  runAppToEnd,
   startAgent,
   startApp,
   type AppCommand,
+  type AppRun,
   type LocalPod,
   type RunningApp,
 } from './example-pod.js';
@@ -113,10 +115,9 @@ async function waitForUpload(keys: S3Keys, name: string, body: Buffer): Promise<
 }
 
 /** `mc ARGS` as the app container's uid, with MC_CONFIG_DIR = `configDir`. */
-async function mc(configDir: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+function mc(configDir: string, args: readonly string[]): Promise<AppRun> {
   const command: AppCommand = { argv: ['mc', ...args], env: { MC_CONFIG_DIR: configDir } };
-  const run = await startApp(asContainerUser(command, app), path).done;
-  return { code: run.code, output: run.output };
+  return runAppToEnd(asContainerUser(command, app), path);
 }
 
 describe('examples/mc: mc in a loop with a native sidecar', () => {

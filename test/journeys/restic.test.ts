@@ -23,18 +23,11 @@ import {
   localAppCommand,
   podSpecOf,
   runApp,
+  runAppToEnd,
+  type AppRun,
   type LocalPod,
 } from './example-pod.js';
-import {
-  applyExampleRbac,
-  assertAgentRunsClean,
-  BUCKET,
-  exec,
-  freshPod,
-  provisionBucket,
-  rotateAndRevoke,
-  runInit,
-} from './client-journeys.js';
+import { applyExampleRbac, assertAgentRunsClean, BUCKET, freshPod, provisionBucket, rotateAndRevoke, runInit } from './client-journeys.js';
 
 const JOURNEY = 'restic-backup';
 const FILE = 'job.yaml';
@@ -77,10 +70,10 @@ async function runJob(name: string): Promise<{ local: LocalPod; output: string }
 }
 
 /** restic with the rendered env file sourced, as a user would run it by hand. */
-function restic(local: LocalPod, args: string): Promise<{ code: number | null; output: string }> {
+function restic(local: LocalPod, args: string): Promise<AppRun> {
   const envFile = join(local.out, `restic/${BUCKET}.env`);
   const script = `set -eu; set -a; . ${JSON.stringify(envFile)}; set +a; restic ${args}`;
-  return exec('sh', ['-c', script], '', { RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cache });
+  return runAppToEnd({ argv: ['sh', '-c', script], env: { RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: cache } });
 }
 
 interface Snapshot {
