@@ -104,10 +104,13 @@ function localize(text: string, mountPath: string | undefined, local: LocalPod):
   return out;
 }
 
-/** `text` with each container path (as a whole path component) replaced by its local directory. */
+/**
+ * `text` with each container path replaced by its local directory where it stands as a path of its
+ * own: not inside another one (`"remote:$BUCKET/data"` keeps its `/data` when `/data` is mapped).
+ */
 function mapPaths(text: string, mounts: readonly (readonly [string, string])[]): string {
   let out = text;
-  for (const [path, dir] of mounts) out = out.replace(new RegExp(`${escape(path)}(?=$|[/\\s'";:])`, 'g'), dir);
+  for (const [path, dir] of mounts) out = out.replace(new RegExp(`(?<=^|[\\s'"=:,])${escape(path)}(?=$|[/\\s'";:])`, 'g'), dir);
   return out;
 }
 

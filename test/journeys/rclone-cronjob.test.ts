@@ -15,7 +15,16 @@ import { after, before, describe, it } from 'node:test';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { startTestEnv, type ProvisionedBucket, type TestEnv } from '../env/index.js';
 import { renderedKeyId } from '../e2e/cli-runs.js';
-import { agentContainers, containerOf, findManifest, injectExample, localAppCommand, podSpecOf, runApp, startApp } from './example-pod.js';
+import {
+  agentContainers,
+  containerOf,
+  findManifest,
+  injectExample,
+  localAppCommand,
+  podSpecOf,
+  runApp,
+  runAppToEnd,
+} from './example-pod.js';
 import type { LocalPod } from './example-pod.js';
 import {
   applyExampleRbac,
@@ -98,9 +107,9 @@ describe('examples/rclone-cronjob: a CronJob running rclone sync, init-only', ()
 
     const rotation = await rotateAndRevoke(env, ns, bucket);
     // The first Job's files hold the revoked key: rclone is refused with them.
-    const stale = await startApp(syncCommand(job1), path).done;
+    const stale = await runAppToEnd(syncCommand(job1), path);
     assert.notEqual(stale.code, 0, `rclone with the revoked key must fail:\n${stale.output}`);
-    assert.match(stale.output, /InvalidAccessKeyId|AccessDenied|SignatureDoesNotMatch|403/);
+    assert.match(stale.output, /InvalidAccessKeyId/);
 
     rmSync(join(data, 'gone.txt'));
     const changed = { 'report.csv': randomBytes(4000), 'logs/app.log': files['logs/app.log'], 'new.bin': randomBytes(1) };
