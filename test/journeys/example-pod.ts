@@ -106,11 +106,12 @@ function localize(text: string, mountPath: string | undefined, local: LocalPod):
 
 /**
  * `text` with each container path replaced by its local directory where it stands as a path of its
- * own: not inside another one (`"remote:$BUCKET/data"` keeps its `/data` when `/data` is mapped).
+ * own, not as the tail of a longer one: `"remote:$BUCKET/data"` keeps its `/data` when `/data` is
+ * mapped, `file:///data/x` and `>/data/x` do not.
  */
 function mapPaths(text: string, mounts: readonly (readonly [string, string])[]): string {
   let out = text;
-  for (const [path, dir] of mounts) out = out.replace(new RegExp(`(?<=^|[\\s'"=:,])${escape(path)}(?=$|[/\\s'";:])`, 'g'), dir);
+  for (const [path, dir] of mounts) out = out.replace(new RegExp(`(?<![\\w.~$}-])${escape(path)}(?=$|[/\\s'";:])`, 'g'), dir);
   return out;
 }
 
