@@ -93,14 +93,25 @@ export async function localPod(fields: Omit<LocalPod, 'ports'>, agentPorts: read
 
 /** A container's text with the pod's paths and ports replaced by the local ones. */
 function localize(text: string, mountPath: string | undefined, local: LocalPod): string {
-  let out = text;
-  for (const path of [AGENT_OUT, mountPath]) {
-    if (path !== undefined) out = out.replace(new RegExp(`${escape(path)}(?=$|[/\\s'";:])`, 'g'), local.out);
-  }
+  let out = mapPaths(
+    text,
+    [AGENT_OUT, mountPath].flatMap((path) => (path === undefined ? [] : [[path, local.out] as const])),
+  );
   for (const [from, to] of local.ports) {
     // `:9910` (a listen flag: every interface) or a loopback address with the port.
     out = out.replace(new RegExp(`^:${from}$|(127\\.0\\.0\\.1|localhost):${from}(?!\\d)`, 'g'), `127.0.0.1:${to}`);
   }
+  return out;
+}
+
+/**
+ * `text` with each container path replaced by its local directory where it stands as a path of its
+ * own, not as the tail of a longer one: `"remote:$BUCKET/data"` keeps its `/data` when `/data` is
+ * mapped, `file:///data/x` and `>/data/x` do not.
+ */
+function mapPaths(text: string, mounts: readonly (readonly [string, string])[]): string {
+  let out = text;
+  for (const [path, dir] of mounts) out = out.replace(new RegExp(`(?<![\\w.~$}-])${escape(path)}(?=$|[/\\s'";:])`, 'g'), dir);
   return out;
 }
 
@@ -138,17 +149,41 @@ export function startAgent(agent: V1Container, local: LocalPod): Running {
 export interface AppCommand {
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** Run as this uid/gid (see asContainerUser); unset: as the test's own user. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
-/** The app container's command, args and literal env, with the agent's mount path mapped locally. */
-export function localAppCommand(app: V1Container, local: LocalPod): AppCommand {
+/**
+ * The app container's command, args and literal env, with the agent's mount path mapped locally.
+ * `volumes` maps the app's other volumes by name (a PVC, an emptyDir) to local directories: their
+ * mount paths in the command and env are replaced the same way.
+ */
+export function localAppCommand(app: V1Container, local: LocalPod, volumes: Readonly<Record<string, string>> = {}): AppCommand {
   const mountPath = app.volumeMounts?.find((m) => m.name === AGENT_VOLUME)?.mountPath;
   assert.ok(mountPath !== undefined, `container ${app.name} does not mount the agent's volume`);
-  const argv = [...(app.command ?? []), ...(app.args ?? [])].map((arg) => localize(arg, mountPath, local));
+  const mounts = Object.entries(volumes).map(([volume, dir]): [string, string] => {
+    const path = app.volumeMounts?.find((m) => m.name === volume)?.mountPath;
+    assert.ok(path !== undefined, `container ${app.name} does not mount volume ${volume}`);
+    return [path, dir];
+  });
+  const map = (text: string): string => mapPaths(localize(text, mountPath, local), mounts);
+  const argv = [...(app.command ?? []), ...(app.args ?? [])].map(map);
   assert.ok(argv.length > 0, `container ${app.name} has no command: the test cannot know what its image runs`);
   const env: Record<string, string> = {};
-  for (const e of app.env ?? []) if (e.value !== undefined) env[e.name] = localize(e.value, mountPath, local);
+  for (const e of app.env ?? []) if (e.value !== undefined) env[e.name] = map(e.value);
   return { argv, env };
+}
+
+/**
+ * The command run as the container's `securityContext.runAsUser`/`runAsGroup` (the group defaults
+ * to the uid), as the kubelet would; needs root. Where a client's behaviour depends on what it may
+ * write (a read-only mount), running it as root here would hide what happens in the pod.
+ */
+export function asContainerUser(command: AppCommand, app: V1Container): AppCommand {
+  const uid = app.securityContext?.runAsUser;
+  assert.ok(uid !== undefined && uid !== 0, `container ${app.name}: no non-root runAsUser`);
+  assert.equal(process.getuid?.(), 0, 'running an app container as its own uid needs root (CI runs the tests as root)');
+  return { ...command, user: { uid, gid: app.securityContext?.runAsGroup ?? uid } };
 }
 
 export interface AppRun {
@@ -168,7 +203,7 @@ export interface RunningApp {
 export function startApp(command: AppCommand, extraEnv: Record<string, string> = {}): RunningApp {
   const [file, ...args] = command.argv as [string, ...string[]];
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...extraEnv, ...command.env };
-  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(command.user ?? {}) });
   let output = '';
   const append = (chunk: Buffer): void => void (output += chunk.toString('utf8'));
   child.stdout.on('data', append);
@@ -187,12 +222,18 @@ export function startApp(command: AppCommand, extraEnv: Record<string, string> =
   };
 }
 
-/** Runs an app command to its end (a Job's container): asserts exit 0 within `timeoutMs`. */
-export async function runApp(command: AppCommand, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): Promise<AppRun> {
+/** Runs an app command to its end, stopped (SIGTERM) after `timeoutMs`; any exit code. */
+export async function runAppToEnd(command: AppCommand, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): Promise<AppRun> {
   const app = startApp(command, extraEnv);
   const timer = setTimeout(() => void app.stop(), timeoutMs);
   const run = await app.done;
   clearTimeout(timer);
+  return run;
+}
+
+/** Runs an app command to its end (a Job's container): asserts exit 0 within `timeoutMs`. */
+export async function runApp(command: AppCommand, extraEnv: Record<string, string> = {}, timeoutMs = 120_000): Promise<AppRun> {
+  const run = await runAppToEnd(command, extraEnv, timeoutMs);
   assert.equal(run.code, 0, `${command.argv.join(' ')} exited ${run.code ?? run.signal}:\n${run.output}`);
   return run;
 }
