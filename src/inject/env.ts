@@ -42,9 +42,14 @@ const FORMAT_ENV: { readonly [F in Format]?: (mount: string) => EnvVar[] } = {
 /**
  * What every target app container gets. The credentials endpoint serves one URL per alias and an
  * SDK takes one: the first bucket's (an app using another sets the variable itself, which wins).
+ * With the endpoint, AWS_SHARED_CREDENTIALS_FILE is left out: every AWS credential chain reads that
+ * file before the endpoint and keeps its keys for the life of the process, so a long-running SDK
+ * would never see a rotation. The file is still rendered, for a tool pointed at it on purpose.
  */
 export function appEnv(plan: InjectPlan): EnvVar[] {
-  const env = (plan.formats ?? FORMATS).flatMap((format) => FORMAT_ENV[format]?.(plan.mountPath) ?? []);
+  const env = (plan.formats ?? FORMATS)
+    .flatMap((format) => FORMAT_ENV[format]?.(plan.mountPath) ?? [])
+    .filter((v) => !(plan.credentialsEndpoint && v.name === ENV_AWS_SHARED_CREDENTIALS_FILE));
   const first = plan.buckets[0];
   if (plan.credentialsEndpoint && first !== undefined) {
     env.push(

@@ -77,13 +77,15 @@ describe('inject: each annotation', () => {
         ]),
     },
     {
-      name: 'credentials-endpoint: "true" serves it on loopback and points the app at it',
+      name: 'credentials-endpoint: "true" serves it on loopback and points the app at it, not at the credentials file an SDK would read first and never again',
       annotations: { buckets: 'data=main,logs', 'credentials-endpoint': 'true' },
       check: (p) => {
         assert.deepEqual(flagValues(agent(p), '--credentials-listen'), ['127.0.0.1:9911']);
         const env = envOf(container(p, 'app'));
         assert.equal(env.AWS_CONTAINER_CREDENTIALS_FULL_URI, 'http://127.0.0.1:9911/v1/credentials/main');
         assert.equal(env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, '/bucket/aws/container-token');
+        assert.equal(env.AWS_SHARED_CREDENTIALS_FILE, undefined);
+        assert.equal(env.AWS_CONFIG_FILE, '/bucket/aws/config', 'region and endpoint still come from the config file');
       },
     },
     {
@@ -92,6 +94,7 @@ describe('inject: each annotation', () => {
       check: (p) => {
         assert.deepEqual(flagValues(agent(p), '--credentials-listen'), []);
         assert.equal(envOf(container(p, 'app')).AWS_CONTAINER_CREDENTIALS_FULL_URI, undefined);
+        assert.equal(envOf(container(p, 'app')).AWS_SHARED_CREDENTIALS_FILE, '/bucket/aws/credentials');
       },
     },
     {

@@ -133,14 +133,7 @@ describe('inject: env the user set is never overridden', () => {
     const app = container(mutated(input), 'app');
     assert.deepEqual(
       app.env?.map((v) => v.name),
-      [
-        'AWS_CONFIG_FILE',
-        'MC_CONFIG_DIR',
-        'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-        'AWS_SHARED_CREDENTIALS_FILE',
-        'RCLONE_CONFIG',
-        'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
-      ],
+      ['AWS_CONFIG_FILE', 'MC_CONFIG_DIR', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'RCLONE_CONFIG', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'],
     );
     const env = envOf(app);
     assert.equal(env.AWS_CONFIG_FILE, '/etc/my-aws-config');
