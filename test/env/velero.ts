@@ -7,7 +7,7 @@
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { freePort, run, startProcess, waitUntil, type ManagedProcess, type Run } from './process.js';
 import { toolPath } from './tools.js';
 
@@ -33,7 +33,13 @@ export interface VeleroOptions {
   /** Holds the plugin directory and Velero's HOME. */
   readonly workDir: string;
   readonly logDir: string;
-  /** The container's args (`server`, then its flags), e.g. a Deployment's; default `server`. */
+  /**
+   * Velero's own Deployment, `velero` in `namespace`, created before the server starts: the
+   * server reads it (its pod restore action takes the image of its restore helper from it), so
+   * a restore of a namespace with pods fails without it. Its pods stay Pending: no kubelet runs.
+   */
+  readonly deployment: V1Deployment;
+  /** The container's args (`server`, then its flags), e.g. the Deployment's; default `server`. */
   readonly serverArgs?: readonly string[];
   /** How often each BackupStorageLocation is validated (Velero's default is 1m). */
   readonly storeValidationFrequency?: string;
@@ -84,10 +90,12 @@ export interface Velero {
  *   :8085 and localhost:6060 would collide with other processes of the machine. The
  *   controller-runtime metrics listener (:8080, not configurable) is switched off in the build
  *   (scripts/tools/build-velero.sh);
+ * - its Deployment object (VeleroOptions.deployment), which a pod would run from;
  * - nothing for volumes: no node-agent runs and no backup asks for file-system backup, so the
  *   server never needs one.
  */
 export async function startVeleroServer(opts: VeleroOptions, kc: KubeConfig): Promise<Velero> {
+  await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: opts.namespace, body: opts.deployment });
   const pluginDir = join(opts.workDir, 'plugins');
   mkdirSync(pluginDir, { recursive: true });
   symlinkSync(toolPath('velero-plugin-for-aws'), join(pluginDir, 'velero-plugin-for-aws'));

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CustomObjectsApi, type V1PolicyRule } from '@kubernetes/client-node';
+import { CustomObjectsApi, type V1Deployment, type V1PolicyRule } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import { startTestEnv, type ProvisionedBucket, type TestEnv } from '../env/index.js';
 import { DEFAULT_CONTROLLERS } from '../env/kube-processes.js';
@@ -76,7 +76,8 @@ before(async () => {
   bucket = await env.createBucket(veleroNs, BUCKET);
   await bucket.secretWritten;
   rememberKeys(bucket);
-  const pod = await injectedExample();
+  const deployment = await injectedExample();
+  const pod = deployment.spec?.template?.spec ?? {};
   const server = container(pod.containers, 'velero');
   mountPath = server.volumeMounts?.find((m) => m.name === 'bucket-agent')?.mountPath ?? '';
   agent = await startAgent(container(pod.initContainers, 'bucket-agent').args ?? []);
@@ -84,7 +85,7 @@ before(async () => {
   const workDir = join(env.runDir, 'velero');
   const options = { kubeconfigPath: env.kubeconfigPath, namespace: veleroNs, workDir, logDir: join(env.runDir, 'logs') };
   velero = await startVeleroServer(
-    { ...options, serverArgs: server.args, storeValidationFrequency: '5s' },
+    { ...options, deployment: deployment as V1Deployment, serverArgs: server.args, storeValidationFrequency: '5s' },
     env.controlPlane.adminKubeConfig(),
   );
   await createBackupStorageLocation();
@@ -98,13 +99,11 @@ after(async () => {
   if (velero !== undefined) assertNoSecrets(readFileSync(velero.process.logFile, 'utf8'), 'velero server log');
 });
 
-/** The pod spec `bucket-agent inject` makes of examples/velero/deployment.yaml. */
-async function injectedExample(): Promise<PodSpec> {
+/** What `bucket-agent inject` makes of examples/velero/deployment.yaml. */
+async function injectedExample(): Promise<Doc> {
   const run = await runCli(['inject', '-f', join(EXAMPLES, 'deployment.yaml')]);
   assert.equal(run.code, 0, run.stderr);
-  const spec = only(parse(run.stdout), 'Deployment', 'the injected example').spec?.template?.spec;
-  assert.ok(spec !== undefined);
-  return spec;
+  return only(parse(run.stdout), 'Deployment', 'the injected example');
 }
 
 /**
@@ -205,7 +204,7 @@ async function installRoute(): Promise<void> {
   const injected = await runCli(['inject', '-f', file]);
   assert.equal(injected.code, 0, injected.stderr);
   const pod = only(parse(injected.stdout)[0]?.items ?? [], 'Deployment', 'the injected install').spec?.template?.spec;
-  const fromExample = container((await injectedExample()).initContainers, 'bucket-agent').args;
+  const fromExample = container((await injectedExample()).spec?.template?.spec?.initContainers, 'bucket-agent').args;
   assert.deepEqual(container(pod?.initContainers, 'bucket-agent').args, fromExample);
 }
 
