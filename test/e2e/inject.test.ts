@@ -15,6 +15,7 @@ import { CoreV1Api, type V1Container, type V1Pod } from '@kubernetes/client-node
 import { loadAll } from 'js-yaml';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { REPO_ROOT, toolPath } from '../env/tools.js';
+import { installVeleroCrds } from '../env/velero.js';
 
 const BIN = join(REPO_ROOT, 'dist/bundle/bucket-agent.js');
 const NAMESPACE = 'inject-e2e';
@@ -107,6 +108,8 @@ function check(name: string, fn: () => Promise<void> | void): void {
 before(async () => {
   kubectl = toolPath('kubectl');
   cp = await startControlPlane({ logDir });
+  // examples/velero holds a BackupStorageLocation: its CRD must be served for the dry runs.
+  await installVeleroCrds(cp.kubeconfigPath, join(logDir, 'velero-home'));
   await prepare(examples());
 });
 
