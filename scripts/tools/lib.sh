@@ -128,11 +128,11 @@ go_build_with_replaces() {
   gomod="$(go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
   [ -f "$gomod" ] || { echo "[tools] cannot read go.mod of $module@$version" >&2; return 1; }
   go_directive="$(sed -n 's/^go \(.*\)$/\1/p' "$gomod")"
-  # Single-line `replace a => b v` and the lines of `replace ( ... )` blocks, as `a => b v`.
+  # Single-line `replace a [v] => b [v]` and the lines of `replace ( ... )` blocks, as `a [v] => b [v]`.
   replaces="$(awk '/^replace \($/ { block = 1; next } block && /^\)$/ { block = 0; next }
-    block && $2 == "=>" { print; next } /^replace / && $3 == "=>" { sub(/^replace /, ""); print }' "$gomod")"
+    block && / => / { sub(/^[ \t]+/, ""); print; next } /^replace [^(]/ && / => / { sub(/^replace /, ""); print }' "$gomod")"
   for extra in "$@"; do replaces+=$'\n'"$extra"; done
-  if echo "$replaces" | awk '$3 ~ /^\.{0,2}\// { found = 1 } END { exit !found }'; then
+  if echo "$replaces" | awk '{ split($0, side, "=> ") } side[2] ~ /^\.?\.?\// { found = 1 } END { exit !found }'; then
     echo "[tools] $module@$version replaces a module by a local path; cannot wrap it" >&2
     return 1
   fi
@@ -144,7 +144,7 @@ module bucket-agent.local/$name
 go $go_directive
 
 replace (
-$(echo "$replaces" | sed 's/^[[:space:]]*/\t/')
+$(echo "$replaces" | awk '{ print "\t" $0 }')
 )
 EOT
   (cd "$work" && nice go get "$package@$version")

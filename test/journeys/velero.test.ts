@@ -19,7 +19,7 @@ import { freePort, waitUntil } from '../env/process.js';
 import { listProbe, s3Client } from '../env/s3-probe.js';
 import { REPO_ROOT } from '../env/tools.js';
 import { installVeleroCrds, startVeleroServer, VELERO_GROUP, VELERO_VERSION, type Velero } from '../env/velero.js';
-import { assertNoSecrets, assertRunClean, knownSecrets, rememberKeys, runCli, startCli, type Running } from '../e2e/cli-runs.js';
+import { assertNoSecrets, assertRunClean, rememberKeys, runCli, startCli, type Running } from '../e2e/cli-runs.js';
 import { assertRestored, createWorkload, deleteNamespace } from './workload.js';
 
 interface Container {
@@ -224,7 +224,7 @@ describe('Velero with the bucket-agent sidecar on a Cozystack bucket', () => {
     assert.ok((await storedObjects(bucket, 'backups/first-backup/')).length > 0, 'the backup is in the bucket');
   });
 
-  it('after a rotation with the old key revoked: the file is re-rendered, the BSL stays Available, backup -> delete -> restore again', async () => {
+  it('after a rotation with the old key revoked: the file is re-rendered, the BSL is validated Available with it, backup -> delete -> restore again', async () => {
     const rotation = await env.rotateKeys(veleroNs, BUCKET, { graceMs: 1_000 });
     rememberKeys(rotation);
     await waitForVeleroFile(rotation.accessKeyId, 'rotation');
@@ -236,6 +236,5 @@ describe('Velero with the bucket-agent sidecar on a Cozystack bucket', () => {
     const stored = await storedObjects(rotation, 'backups/second-backup/');
     assert.ok(stored.length > 0, 'the second backup is in the bucket, written with the new key');
     assert.ok((await storedObjects(rotation, 'backups/first-backup/')).length > 0, 'the backup made with the old key is there too');
-    assert.ok(knownSecrets.size >= 4);
   });
 });
