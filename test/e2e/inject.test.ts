@@ -16,6 +16,7 @@ import { loadAll } from 'js-yaml';
 import { startControlPlane, type ControlPlane } from '../env/control-plane.js';
 import { installBucketCrd } from '../env/provisioner.js';
 import { REPO_ROOT, toolPath } from '../env/tools.js';
+import { installVeleroCrds } from '../env/velero.js';
 
 const BIN = join(REPO_ROOT, 'dist/bundle/bucket-agent.js');
 const NAMESPACE = 'inject-e2e';
@@ -111,7 +112,9 @@ function check(name: string, fn: () => Promise<void> | void): void {
 before(async () => {
   kubectl = toolPath('kubectl');
   cp = await startControlPlane({ logDir });
-  await installBucketCrd(cp.adminKubeConfig()); // examples may hold the Bucket a user creates
+  // The custom resources examples/ holds: the Bucket a user creates, Velero's BackupStorageLocation.
+  await installBucketCrd(cp.adminKubeConfig());
+  await installVeleroCrds(cp.kubeconfigPath, join(logDir, 'velero-home'));
   await prepare(examples());
 });
 

@@ -8,6 +8,7 @@ import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { startHttpProxy } from './http-proxy.js';
 import { startConnProxy } from './kube-conn-proxy.js';
 import { buildCorpus, PROXY_PASSWORD, PROXY_USER, type CorpusCase } from './kubeconfig-corpus.js';
+import { run, type Run } from './process.js';
 import { secretData } from './provisioner-layouts.js';
 import { REPO_ROOT, toolPath } from './tools.js';
 
@@ -33,27 +34,10 @@ export interface Differential {
   stop(): Promise<void>;
 }
 
-export interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
+export { run, type Run };
 
 export const BUCKET = 'kc';
 const BIN = join(REPO_ROOT, 'dist/src/bin.js');
-
-export function run(command: string, args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(command, [...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
-}
 
 /** Only what the case sets: no KUBERNETES_SERVICE_HOST, no proxy of the machine's own. */
 export function caseEnv(c: CorpusCase, home: string): Record<string, string> {
