@@ -38,7 +38,7 @@ function finisher(opts: DemoOptions, report: Reporter, teardown: Teardown): (cod
       report.step('stopping everything');
       const started = Date.now();
       const failed = await teardown.run();
-      const left = (await killLeftovers()).map((p) => `${p.comm} (pid ${p.pid})`);
+      const left = (await killLeftovers()).map((p) => `${p.name} (pid ${p.pid})`);
       const stopMs = Date.now() - started;
       if (failed.length > 0) report.fail(`could not stop cleanly: ${failed.join(', ')}`);
       if (left.length > 0) report.fail(`still running after the stop, so killed (SIGKILL): ${left.join(', ')}`);

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 /**
  * The processes below a pid, read from /proc (Linux): what a run started, to check afterwards that
@@ -8,8 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface ProcessInfo {
   readonly pid: number;
   readonly ppid: number;
-  /** The kernel's `comm` (at most 15 characters). */
+  /** The kernel's `comm` (at most 15 characters; Node 24 names its main thread `MainThread`). */
   readonly comm: string;
+  /** The file name of argv[0] (`node`, `kube-apiserver-v1.37.2`), or `comm` when it cannot be read. */
+  readonly name: string;
   /** Clock ticks after boot: with the pid, it names one process. */
   readonly startTime: string;
   /** `R`, `S`, ... `Z` for a zombie: exited, not yet reaped by its parent. */
@@ -26,13 +29,24 @@ function readStat(pid: number): ProcessInfo | undefined {
   // `pid (comm) state ppid ...`; comm may itself hold spaces and parentheses.
   const close = stat.lastIndexOf(')');
   const fields = stat.slice(close + 2).split(' ');
+  const comm = stat.slice(stat.indexOf('(') + 1, close);
   return {
     pid,
     ppid: Number(fields[1]),
-    comm: stat.slice(stat.indexOf('(') + 1, close),
+    comm,
+    name: argv0(pid) ?? comm,
     startTime: fields[19] ?? '',
     state: fields[0] ?? '',
   };
+}
+
+function argv0(pid: number): string | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return first === '' ? undefined : basename(first);
+  } catch {
+    return undefined;
+  }
 }
 
 export function processTable(): ProcessInfo[] {

@@ -73,7 +73,7 @@ function startDemo(args: readonly string[], env: NodeJS.ProcessEnv = process.env
 
 /** Nothing the demo started is still running; and it did start what it says it runs. */
 async function assertAllGone(run: DemoRun): Promise<void> {
-  const names = run.processes.map((p) => p.comm);
+  const names = run.processes.map((p) => p.name);
   for (const expected of ['kube-apiserver', 'kine', 'weed'])
     assert.ok(
       names.some((n) => n.startsWith(expected)),
@@ -85,7 +85,7 @@ async function assertAllGone(run: DemoRun): Promise<void> {
     5_000,
     () =>
       `still running: ${stillRunning(run.processes)
-        .map((p) => `${p.comm} (${p.pid})`)
+        .map((p) => `${p.name} (${p.pid})`)
         .join(', ')}`,
   );
 }
@@ -133,10 +133,13 @@ describe('npm run demo', () => {
     assertNoKeys(run);
     await assertAllGone(run);
     assert.ok(
-      run.processes.some((p) => p.comm.startsWith('rclone')),
+      run.processes.some((p) => p.name.startsWith('rclone')),
       'rclone ran',
     );
-    assert.ok(run.processes.filter((p) => p.comm === 'node').length >= 3, 'init, the sidecar and the SDK app ran as processes');
+    assert.ok(
+      run.processes.filter((p) => p.name === 'node').length >= 3,
+      `init, the sidecar and the SDK app ran as processes (seen: ${run.processes.map((p) => p.name).join(', ')})`,
+    );
   });
 
   it('Ctrl-C (SIGINT) in the middle of a rotation stops everything: exit 130, no process left', async () => {
@@ -162,7 +165,7 @@ describe('npm run demo', () => {
     assert.match(run.stdout, /kube-apiserver, kine, weed, rclone/);
     assert.match(run.stdout, /Build them with: bash scripts\/build-tools\.sh/);
     assert.deepEqual(
-      run.processes.map((p) => p.comm),
+      run.processes.map((p) => p.name),
       [],
     );
   });
