@@ -11,6 +11,8 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { REPO_ROOT } from '../env/tools.js';
 
 export const BIN = join(REPO_ROOT, 'dist/src/bin.js');
+/** The shipped single-file build (package.json `bin`), what a user runs. */
+export const BUNDLE = join(REPO_ROOT, 'dist/bundle/bucket-agent.js');
 
 export interface Run {
   readonly code: number | null;

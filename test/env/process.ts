@@ -49,6 +49,17 @@ function installReaper(): void {
   }
 }
 
+/**
+ * SIGKILLs `child` with the environment's own processes should this process exit or be
+ * interrupted while it runs: for short-lived helpers (a `weed shell`) that a Ctrl-C could
+ * otherwise leave behind, talking to a SeaweedFS that is gone.
+ */
+export function reapOnExit(child: ChildProcess): void {
+  installReaper();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
 export function startProcess(opts: StartOptions): ManagedProcess {
   installReaper();
   mkdirSync(opts.logDir, { recursive: true });

@@ -46,6 +46,8 @@ export interface RotateOptions {
 export interface Rotation extends ProvisionedBucket {
   /** Resolves once the old key is rejected by S3. */
   readonly revoked: Promise<void>;
+  /** Date.now() as the request carrying the new keys (the create, or the update in place) was sent. */
+  readonly writtenAt: number;
 }
 
 export interface ProvisionerDeps {
@@ -135,15 +137,17 @@ export class Provisioner {
     const keys = await this.deps.s3.createIdentity(record.identity, record.bucket.bucketName);
     const bucket = { ...record.bucket, ...keys };
     const secret = this.secretFor(bucket);
+    let writtenAt = Date.now();
     if (opts.mode === 'in-place') await this.core.replaceNamespacedSecret({ name: bucket.secretName, namespace, body: secret });
     else {
       await this.core.deleteNamespacedSecret({ name: bucket.secretName, namespace });
       if (opts.gapMs !== undefined) await this.delay(opts.gapMs);
+      writtenAt = Date.now();
       await this.core.createNamespacedSecret({ namespace, body: secret });
     }
     record.bucket = { ...bucket, secretWritten: Promise.resolve() };
     const revoked = this.track(this.delay(opts.graceMs ?? 1000).then(() => this.deps.s3.deleteIdentity(oldIdentity)));
-    return { ...record.bucket, revoked };
+    return { ...record.bucket, revoked, writtenAt };
   }
 
   /** Marks the Bucket Ready=False with a reason, as Cozystack does when its Helm release fails. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { reapOnExit } from './process.js';
 import type { S3Keys } from './s3-keys.js';
 
 /**
@@ -60,6 +61,7 @@ function assertToken(what: string, value: string, pattern: RegExp): void {
 export async function runWeedShell(target: WeedShellTarget, script: string, secrets: readonly string[]): Promise<string> {
   const args = ['shell', `-master=${target.master}`, `-filer=${target.filer}`];
   const child = spawn(target.weed, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  reapOnExit(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
