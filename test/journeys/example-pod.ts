@@ -122,7 +122,8 @@ const POD_ONLY_FLAGS = new Set(['--secrets-dir', '--uid', '--gid']);
 
 /**
  * The agent container's args as a local command line: paths and ports localized, the Secret source
- * the apiserver (volume mounts do not exist here), and the pod's ServiceAccount as --kubeconfig.
+ * the apiserver (volume mounts do not exist here), and the pod's ServiceAccount as --kubeconfig
+ * (or, when the pod gives one, a `kubeconfig-secret` mount, local.kubeconfig standing for it).
  */
 export function localAgentArgs(agent: V1Container, local: LocalPod): string[] {
   const args = [...(agent.command?.slice(1) ?? []), ...(agent.args ?? [])];
@@ -131,9 +132,10 @@ export function localAgentArgs(agent: V1Container, local: LocalPod): string[] {
     const arg = args[i] as string;
     if (POD_ONLY_FLAGS.has(arg)) i++;
     else if (arg === '--source') out.push(arg, (i++, 'api'));
+    else if (arg === '--kubeconfig') out.push(arg, (i++, local.kubeconfig));
     else out.push(localize(arg, undefined, local));
   }
-  return [...out, '--kubeconfig', local.kubeconfig];
+  return out.includes('--kubeconfig') ? out : [...out, '--kubeconfig', local.kubeconfig];
 }
 
 /** The Downward API env the injected agent reads. */
