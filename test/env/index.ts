@@ -131,12 +131,29 @@ function assemble(
   };
 }
 
-/** test/.runs/<time>-<pid>, keeping the last few runs for a look at the logs of a failure. */
+/**
+ * test/.runs/<time>-<pid>, keeping the last few runs for a look at the logs of a failure. A run
+ * whose process is alive is never pruned: test files run side by side, and one process may hold
+ * several environments (two control planes), each still using its directory.
+ */
 function newRunDir(): string {
   mkdirSync(RUNS_DIR, { recursive: true });
-  const old = readdirSync(RUNS_DIR).sort();
+  const old = readdirSync(RUNS_DIR)
+    .filter((name) => !processAlive(Number(/-(\d+)$/.exec(name)?.[1])))
+    .sort();
   for (const name of old.slice(0, Math.max(0, old.length - RUNS_KEPT + 1))) rmSync(join(RUNS_DIR, name), { recursive: true, force: true });
   const dir = join(RUNS_DIR, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Whether `pid` names a living process (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

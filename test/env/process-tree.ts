@@ -34,7 +34,8 @@ function readStat(pid: number): ProcessInfo | undefined {
     pid,
     ppid: Number(fields[1]),
     comm,
-    name: argv0(pid) ?? comm,
+    // An exiting process has an empty cmdline; Node 24's comm for node itself is MainThread.
+    name: argv0(pid) ?? (comm === 'MainThread' ? 'node' : comm),
     startTime: fields[19] ?? '',
     state: fields[0] ?? '',
   };
