@@ -17,27 +17,8 @@ import { startTestEnv, type ProvisionedBucket, type TestEnv } from '../env/index
 import { waitUntil } from '../env/process.js';
 import { requireProgram } from '../env/tools.js';
 import type { Running } from '../e2e/cli-runs.js';
-import {
-  agentContainers,
-  containerOf,
-  findManifest,
-  injectExample,
-  localAppCommand,
-  podSpecOf,
-  runAppToEnd,
-  startAgent,
-  type AppRun,
-  type LocalPod,
-} from './example-pod.js';
-import {
-  applyExampleRbac,
-  assertAgentRunsClean,
-  BUCKET,
-  bucketObjects,
-  freshPod,
-  provisionBucket,
-  rotateAndRevoke,
-} from './client-journeys.js';
+import { agentContainers, containerOf, localAppCommand, runAppToEnd, startAgent, type AppRun, type LocalPod } from './example-pod.js';
+import { assertAgentRunsClean, BUCKET, bucketObjects, freshPod, rotateAndRevoke, setUpExample } from './client-journeys.js';
 
 const JOURNEY = 'inject';
 const FILE = 'pod.yaml';
@@ -54,11 +35,8 @@ let home: string;
 before(async () => {
   requireProgram('aws', 'pip install awscli==1.45.11');
   env = await startTestEnv();
-  ns = await env.newNamespace('awscli');
-  await applyExampleRbac(env, ns, JOURNEY, FILE);
-  const kubeconfig = await env.serviceAccountKubeconfig(ns, 'uploader', []);
-  bucket = await provisionBucket(env, ns);
-  pod = podSpecOf(findManifest(await injectExample(JOURNEY, FILE), 'Pod'));
+  let kubeconfig: string;
+  ({ ns, kubeconfig, bucket, pod } = await setUpExample(env, { journey: JOURNEY, file: FILE, kind: 'Pod' }, 'uploader', 'awscli'));
   local = await freshPod(env, ns, 'uploader', kubeconfig);
   appEnv = localAppCommand(containerOf(pod, 'uploader'), local).env;
   home = mkdtempSync(join(env.runDir, 'aws-home-')); // no ~/.aws of this machine's user

@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { V1Container } from '@kubernetes/client-node';
+import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import type { ProvisionedBucket, Rotation, TestEnv } from '../env/index.js';
 import { listProbe, s3Client } from '../env/s3-probe.js';
 import type { S3Keys } from '../env/s3-keys.js';
 import { toolPath, type GoTool } from '../env/tools.js';
 import { assertRunClean, knownSecrets, rememberKeys, transcripts } from '../e2e/cli-runs.js';
-import { localPod, readExample, runAppToEnd, startAgent, type LocalPod } from './example-pod.js';
+import { findManifest, injectExample, localPod, podSpecOf, readExample, runAppToEnd, startAgent, type LocalPod } from './example-pod.js';
 
 /** The Bucket every client example names. */
 export const BUCKET = 'backup-prod';
@@ -36,6 +36,33 @@ export async function provisionBucket(env: TestEnv, ns: string): Promise<Provisi
   await bucket.secretWritten;
   rememberKeys(bucket);
   return bucket;
+}
+
+/** One client example set up on a running env: its namespace, RBAC, the ServiceAccount's kubeconfig, the Bucket. */
+export interface ExampleSetup {
+  readonly ns: string;
+  readonly kubeconfig: string;
+  readonly bucket: ProvisionedBucket;
+  /** The pod spec of the example's `kind` workload, as `bucket-agent inject` makes it. */
+  readonly pod: V1PodSpec;
+}
+
+/**
+ * A namespace named after `prefix` with the example's own RBAC applied, a kubeconfig of its
+ * ServiceAccount `account` that only that RBAC grants, Bucket `backup-prod`, and the injected pod.
+ */
+export async function setUpExample(
+  env: TestEnv,
+  example: { journey: string; file: string; kind: string },
+  account: string,
+  prefix: string,
+): Promise<ExampleSetup> {
+  const ns = await env.newNamespace(prefix);
+  await applyExampleRbac(env, ns, example.journey, example.file);
+  const kubeconfig = await env.serviceAccountKubeconfig(ns, account, []);
+  const bucket = await provisionBucket(env, ns);
+  const pod = podSpecOf(findManifest(await injectExample(example.journey, example.file), example.kind));
+  return { ns, kubeconfig, bucket, pod };
 }
 
 /** A LocalPod named `name` with a fresh output dir, as the pod's ServiceAccount `kubeconfig`. */

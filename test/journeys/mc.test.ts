@@ -22,10 +22,7 @@ import {
   agentContainers,
   asContainerUser,
   containerOf,
-  findManifest,
-  injectExample,
   localAppCommand,
-  podSpecOf,
   runAppToEnd,
   startAgent,
   startApp,
@@ -34,16 +31,7 @@ import {
   type LocalPod,
   type RunningApp,
 } from './example-pod.js';
-import {
-  applyExampleRbac,
-  assertAgentRunsClean,
-  BUCKET,
-  bucketObjects,
-  freshPod,
-  provisionBucket,
-  rotateAndRevoke,
-  toolsOnPath,
-} from './client-journeys.js';
+import { assertAgentRunsClean, BUCKET, bucketObjects, freshPod, rotateAndRevoke, toolsOnPath, setUpExample } from './client-journeys.js';
 
 const JOURNEY = 'mc';
 const FILE = 'pod.yaml';
@@ -64,11 +52,8 @@ const dirs = { data: '', mcConfig: '' };
 
 before(async () => {
   env = await startTestEnv();
-  ns = await env.newNamespace('mc');
-  await applyExampleRbac(env, ns, JOURNEY, FILE);
-  const kubeconfig = await env.serviceAccountKubeconfig(ns, 'mc-uploader', []);
-  bucket = await provisionBucket(env, ns);
-  pod = podSpecOf(findManifest(await injectExample(JOURNEY, FILE), 'Pod'));
+  let kubeconfig: string;
+  ({ ns, kubeconfig, bucket, pod } = await setUpExample(env, { journey: JOURNEY, file: FILE, kind: 'Pod' }, 'mc-uploader', 'mc'));
   app = containerOf(pod, 'uploader');
   path = toolsOnPath(join(env.runDir, 'mc-bin'), ['mc']);
   local = await freshPod(env, ns, 'mc-uploader', kubeconfig);

@@ -15,27 +15,17 @@ import { after, before, describe, it } from 'node:test';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { startTestEnv, type ProvisionedBucket, type TestEnv } from '../env/index.js';
 import { renderedKeyId } from '../e2e/cli-runs.js';
-import {
-  agentContainers,
-  containerOf,
-  findManifest,
-  injectExample,
-  localAppCommand,
-  podSpecOf,
-  runApp,
-  runAppToEnd,
-} from './example-pod.js';
+import { agentContainers, containerOf, localAppCommand, runApp, runAppToEnd } from './example-pod.js';
 import type { LocalPod } from './example-pod.js';
 import {
-  applyExampleRbac,
   assertAgentRunsClean,
   BUCKET,
   bucketObjects,
   freshPod,
-  provisionBucket,
   rotateAndRevoke,
   runInit,
   toolsOnPath,
+  setUpExample,
 } from './client-journeys.js';
 
 const JOURNEY = 'rclone-cronjob';
@@ -51,11 +41,7 @@ let data: string;
 
 before(async () => {
   env = await startTestEnv();
-  ns = await env.newNamespace('rclone');
-  await applyExampleRbac(env, ns, JOURNEY, FILE);
-  kubeconfig = await env.serviceAccountKubeconfig(ns, 'rclone-sync', []);
-  bucket = await provisionBucket(env, ns);
-  pod = podSpecOf(findManifest(await injectExample(JOURNEY, FILE), 'CronJob'));
+  ({ ns, kubeconfig, bucket, pod } = await setUpExample(env, { journey: JOURNEY, file: FILE, kind: 'CronJob' }, 'rclone-sync', 'rclone'));
   path = toolsOnPath(join(env.runDir, 'rclone-bin'), ['rclone']);
   data = join(env.runDir, 'rclone-data');
   mkdirSync(join(data, 'logs'), { recursive: true });

@@ -15,19 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import { startTestEnv, type ProvisionedBucket, type TestEnv } from '../env/index.js';
 import { requireProgram } from '../env/tools.js';
-import {
-  agentContainers,
-  containerOf,
-  findManifest,
-  injectExample,
-  localAppCommand,
-  podSpecOf,
-  runApp,
-  runAppToEnd,
-  type AppRun,
-  type LocalPod,
-} from './example-pod.js';
-import { applyExampleRbac, assertAgentRunsClean, BUCKET, freshPod, provisionBucket, rotateAndRevoke, runInit } from './client-journeys.js';
+import { agentContainers, containerOf, localAppCommand, runApp, runAppToEnd, type AppRun, type LocalPod } from './example-pod.js';
+import { assertAgentRunsClean, BUCKET, freshPod, rotateAndRevoke, runInit, setUpExample } from './client-journeys.js';
 
 const JOURNEY = 'restic-backup';
 const FILE = 'job.yaml';
@@ -45,11 +34,7 @@ let cache: string;
 before(async () => {
   requireProgram('restic', 'apt-get install -y restic');
   env = await startTestEnv();
-  ns = await env.newNamespace('restic');
-  await applyExampleRbac(env, ns, JOURNEY, FILE);
-  kubeconfig = await env.serviceAccountKubeconfig(ns, 'restic-backup', []);
-  bucket = await provisionBucket(env, ns);
-  pod = podSpecOf(findManifest(await injectExample(JOURNEY, FILE), 'Job'));
+  ({ ns, kubeconfig, bucket, pod } = await setUpExample(env, { journey: JOURNEY, file: FILE, kind: 'Job' }, 'restic-backup', 'restic'));
   data = join(env.runDir, 'restic-data');
   cache = join(env.runDir, 'restic-cache');
   mkdirSync(join(data, 'db'), { recursive: true });
